@@ -1,0 +1,241 @@
+// Command lambdaplane is a self-hosted, AWS-compatible Lambda service with a
+// real VPC data plane. This file holds flags and wiring only.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/lambdaplane/lambdaplane/internal/gateway"
+	"github.com/lambdaplane/lambdaplane/internal/iam"
+	"github.com/lambdaplane/lambdaplane/internal/lambda"
+	"github.com/lambdaplane/lambdaplane/internal/sandbox"
+	"github.com/lambdaplane/lambdaplane/internal/sandbox/runtimes"
+	"github.com/lambdaplane/lambdaplane/internal/store"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `lambdaplane: AWS Lambda with a real VPC data plane, on your machine.
+
+Usage:
+  lambdaplane serve [flags]    start the server (flags: lambdaplane serve -h)
+  lambdaplane doctor [flags]   report what this machine supports
+  lambdaplane version          print the version
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "serve":
+		err = serve(os.Args[2:])
+	case "doctor":
+		err = doctor(os.Args[2:], os.Stdout)
+	case "version", "--version", "-version":
+		fmt.Println("lambdaplane", version)
+	case "help", "-h", "--help", "usage":
+		fmt.Print(usage)
+	default:
+		fmt.Fprintf(os.Stderr, "lambdaplane: unknown command %q\n\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "lambdaplane:", err)
+		os.Exit(1)
+	}
+}
+
+type accountFlags []string
+
+func (a *accountFlags) String() string     { return strings.Join(*a, ",") }
+func (a *accountFlags) Set(v string) error { *a = append(*a, v); return nil }
+
+// options are serve's flags.
+type options struct {
+	listen         string
+	dataDir        string
+	accounts       accountFlags
+	dataplane      string
+	sdkDir         string
+	envIdleTimeout time.Duration
+	asyncRetryBase time.Duration
+	logLevel       string
+}
+
+func parseServe(args []string, stderr io.Writer) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:4566", "address for every service's endpoint")
+	fs.StringVar(&o.dataDir, "data-dir", defaultDataDir(), "where state, deployment packages and environments live")
+	fs.Var(&o.accounts, "account", "extra account as `ID:ACCESS_KEY:SECRET` (repeatable); account 123456789012 with key test/test always exists")
+	fs.StringVar(&o.dataplane, "dataplane", "auto", "auto, linux (namespaces and cgroups; needs root) or none (plain processes, no isolation)")
+	fs.StringVar(&o.sdkDir, "sdk-dir", runtimes.DefaultSDKDir(), "where the AWS SDKs that functions import without bundling are installed (scripts/install-sdks.sh)")
+	fs.DurationVar(&o.envIdleTimeout, "env-idle-timeout", 10*time.Minute, "stop a warm execution environment nobody invoked for this long")
+	fs.DurationVar(&o.asyncRetryBase, "async-retry-base", time.Minute, "wait before retrying a failed asynchronous invocation; the second retry waits twice as long")
+	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("serve takes no arguments, got %q", fs.Args())
+	}
+	switch o.dataplane {
+	case "auto", "linux", "none":
+	default:
+		return nil, fmt.Errorf("--dataplane must be auto, linux or none, not %q", o.dataplane)
+	}
+	return o, nil
+}
+
+func defaultDataDir() string {
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(filepath.Dir(d), ".local", "share", "lambdaplane")
+	}
+	return ".lambdaplane"
+}
+
+func newLogger(level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+}
+
+// isolation decides the --dataplane mode: linux needs root.
+func isolation(mode string, log *slog.Logger) (bool, error) {
+	root := os.Geteuid() == 0
+	switch mode {
+	case "linux":
+		if !root {
+			return false, errors.New("--dataplane=linux needs root (namespaces and cgroups); use --dataplane=none to run without isolation")
+		}
+		return true, nil
+	case "none":
+		log.Warn("DATAPLANE NONE: functions run as plain processes without isolation; nothing limits what they reach, their memory or their files")
+		return false, nil
+	}
+	if root {
+		return true, nil
+	}
+	log.Warn("DATAPLANE NONE (not root): functions run as plain processes without isolation; run as root for namespaces and cgroups")
+	return false, nil
+}
+
+func serve(args []string) error {
+	o, err := parseServe(args, os.Stderr)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(o.logLevel)
+	if err != nil {
+		return err
+	}
+	var specs []iam.AccountSpec
+	for _, a := range o.accounts {
+		spec, err := iam.ParseAccountSpec(a)
+		if err != nil {
+			return fmt.Errorf("--account: %w", err)
+		}
+		specs = append(specs, spec)
+	}
+	accounts, err := iam.NewAccounts(specs...)
+	if err != nil {
+		return err
+	}
+	isolate, err := isolation(o.dataplane, log)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
+		return err
+	}
+	st, err := store.Open(filepath.Join(o.dataDir, "state.db"))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	rts, err := runtimes.Install(filepath.Join(o.dataDir, "runtimes"), o.sdkDir)
+	if err != nil {
+		return err
+	}
+	for _, w := range rts.Warnings() {
+		log.Warn(w)
+	}
+	sb, err := sandbox.NewManager(sandbox.Config{
+		Isolate:  isolate,
+		BaseDir:  filepath.Join(o.dataDir, "sandboxes"),
+		Launcher: launcher(rts),
+		Logger:   log,
+		LogSink: func(spec *sandbox.Spec, line []byte) {
+			log.Debug("function output", "function", spec.FunctionName, "line", string(line))
+		},
+	})
+	if err != nil {
+		return err
+	}
+	defer sb.Close()
+
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return err
+	}
+	svc, err := lambda.New(lambda.Options{
+		Store:          st,
+		CodeDir:        filepath.Join(o.dataDir, "code"),
+		Sandbox:        sb,
+		Creds:          accounts.RootCredentials,
+		EndpointURL:    "http://" + ln.Addr().String(),
+		Logger:         log,
+		EnvIdleTimeout: o.envIdleTimeout,
+		AsyncRetryBase: o.asyncRetryBase,
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer svc.Close()
+
+	gw := gateway.New(gateway.Config{Credentials: accounts, Logger: log})
+	gw.Register(svc.GatewayService())
+	gw.Register(iam.STSService())
+	gw.HandleUnsigned("/_lambdaplane/code/", svc.CodeHandler())
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	log.Info("lambdaplane serving", "listen", ln.Addr().String(), "dataDir", o.dataDir, "isolation", isolate, "version", version)
+	return gw.Serve(ctx, ln)
+}
+
+// launcher adapts the runtime catalogue to the sandbox.
+func launcher(rts *runtimes.Set) func(spec *sandbox.Spec, taskRoot string) ([]string, []string, error) {
+	return func(spec *sandbox.Spec, taskRoot string) ([]string, []string, error) {
+		rt, ok := runtimes.Lookup(spec.Runtime)
+		if !ok {
+			return nil, nil, errors.New(runtimes.UnsupportedError(spec.Runtime))
+		}
+		l, err := rts.Launch(rt, spec.Handler, taskRoot)
+		if err != nil {
+			return nil, nil, err
+		}
+		return l.Argv, l.Env, nil
+	}
+}

@@ -1,0 +1,238 @@
+package lambda
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"time"
+
+	"github.com/lambdaplane/lambdaplane/internal/awswire"
+	"github.com/lambdaplane/lambdaplane/internal/sandbox"
+)
+
+const (
+	invokeRequestResponse = "RequestResponse"
+	invokeEvent           = "Event"
+	invokeDryRun          = "DryRun"
+	logTail               = 4096
+)
+
+type invokeInput struct {
+	FunctionName  string
+	Qualifier     string
+	Type          string
+	LogType       string
+	ClientContext string
+	Payload       []byte
+	RequestID     string
+}
+
+type invokeOutput struct {
+	Status          int
+	Payload         []byte
+	FunctionError   string
+	LogResult       string // base64 of the last 4 KB of the log, when asked for
+	ExecutedVersion string
+}
+
+// invokeTarget is what an invocation runs: resolved at admission so that
+// later changes to the function do not affect it.
+type invokeTarget struct {
+	id       fnID
+	cfg      Config
+	invoked  string // the ARN as the caller named it
+	reserved *int
+}
+
+func (s *Service) validateInvoke(in *invokeInput) error {
+	var v validator
+	if in.Type != invokeRequestResponse && in.Type != invokeEvent && in.Type != invokeDryRun {
+		v.add(in.Type, "invocationType", "Member must satisfy enum value set: [Event, RequestResponse, DryRun]")
+	}
+	if in.LogType != "None" && in.LogType != "Tail" {
+		v.add(in.LogType, "logType", "Member must satisfy enum value set: [Tail, None]")
+	}
+	if err := v.err(); err != nil {
+		return err
+	}
+	switch {
+	case in.Type == invokeEvent && len(in.Payload) > maxAsyncPayload:
+		return errRequestTooLarge("Request must be smaller than %d bytes for the InvokeAsync operation", maxAsyncPayload)
+	case len(in.Payload) > maxSyncPayload:
+		return errRequestTooLarge("Request must be smaller than %d bytes for the InvokeFunction operation", maxSyncPayload)
+	}
+	if len(in.Payload) > 0 && !json.Valid(in.Payload) {
+		var x any
+		err := json.Unmarshal(in.Payload, &x)
+		return errInvalidContent("Could not parse request body into json: Could not parse payload into json: %v", err)
+	}
+	return nil
+}
+
+// admit resolves the function and qualifier and checks that the function can
+// run now.
+func (s *Service) admit(c caller, name, qualifier string) (*invokeTarget, error) {
+	t, err := parseFunctionName(name, c.Account, c.Region, true)
+	if err != nil {
+		return nil, err
+	}
+	if t, err = t.withQualifier(qualifier); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	st, err := s.lookup(t)
+	if err != nil {
+		return nil, err
+	}
+	cfg, alias, err := s.resolve(st, t)
+	if err != nil {
+		return nil, err
+	}
+	if alias != nil {
+		for v, w := range alias.Weights {
+			if rand.Float64() < w {
+				var vc *Config
+				if vc, _, err = s.resolve(st, target{id: t.id, qualifier: v}); err != nil {
+					return nil, err
+				}
+				cfg = vc
+			}
+		}
+	}
+	if cfg.Version == latest && cfg.LastUpdateStatus == updateInProgress && st.fn.Previous != nil {
+		cfg = st.fn.Previous
+	}
+	if cfg.State != stateActive {
+		return nil, errInvokeState(cfg.State)
+	}
+	return &invokeTarget{id: t.id, cfg: *cfg, invoked: t.id.qualifiedARN(t.qualifier), reserved: st.fn.ReservedConcurrency}, nil
+}
+
+// Invoke runs a function: synchronously, queued for asynchronous execution,
+// or only checked (DryRun).
+func (s *Service) Invoke(ctx context.Context, c caller, in *invokeInput) (*invokeOutput, error) {
+	if err := s.validateInvoke(in); err != nil {
+		return nil, err
+	}
+	tg, err := s.admit(c, in.FunctionName, in.Qualifier)
+	if err != nil {
+		return nil, err
+	}
+	switch in.Type {
+	case invokeDryRun:
+		return &invokeOutput{Status: http.StatusNoContent}, nil
+	case invokeEvent:
+		if err := s.async.enqueue(tg, in); err != nil {
+			return nil, err
+		}
+		return &invokeOutput{Status: http.StatusAccepted}, nil
+	}
+	res, err := s.run(ctx, tg, sandbox.Invocation{
+		RequestID:     in.RequestID,
+		Payload:       in.Payload,
+		InvokedArn:    tg.invoked,
+		ClientContext: in.ClientContext,
+		TraceID:       newTraceID(),
+		WantLog:       in.LogType == "Tail",
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &invokeOutput{Status: http.StatusOK, Payload: res.Payload, FunctionError: res.FunctionError, ExecutedVersion: tg.cfg.Version}
+	if in.LogType == "Tail" {
+		log := res.Log
+		if len(log) > logTail {
+			log = log[len(log)-logTail:]
+		}
+		out.LogResult = base64.StdEncoding.EncodeToString(log)
+	}
+	return out, nil
+}
+
+// run executes one invocation in a warm or new environment of tg's pool.
+func (s *Service) run(ctx context.Context, tg *invokeTarget, inv sandbox.Invocation) (sandbox.Result, error) {
+	// The caller hanging up does not stop a running function on Lambda.
+	ctx = context.WithoutCancel(ctx)
+	inv.Deadline = time.Now().Add(time.Duration(tg.cfg.Timeout) * time.Second)
+	key := poolKey{id: tg.id, version: tg.cfg.Version, revision: tg.cfg.RevisionID}
+	l, err := s.sched.acquire(ctx, key, func() (*sandbox.Spec, error) { return s.spec(ctx, tg) })
+	if err != nil {
+		var initErr *sandbox.InitError
+		var thr errThrottled
+		switch {
+		case errors.As(err, &initErr):
+			s.sched.release(l, true)
+			return initErr.Result(inv), nil
+		case errors.As(err, &thr):
+			return sandbox.Result{}, errTooManyRequests(thr.reason, 1)
+		case errors.Is(err, errStopped):
+			return sandbox.Result{}, errService("The Lambda service is shutting down.")
+		}
+		var aerr *awswire.Error
+		if errors.As(err, &aerr) {
+			return sandbox.Result{}, aerr
+		}
+		s.log.Error("start execution environment", "function", tg.invoked, "err", err)
+		return sandbox.Result{}, errService("Lambda could not start an execution environment for the function: %v", err)
+	}
+	res, err := l.env.Invoke(ctx, inv)
+	if err != nil {
+		s.sched.release(l, true)
+		return sandbox.Result{}, errService("The execution environment failed: %v", err)
+	}
+	s.sched.release(l, res.EnvFailed)
+	return res, nil
+}
+
+// spec describes a new execution environment for tg.
+func (s *Service) spec(ctx context.Context, tg *invokeTarget) (*sandbox.Spec, error) {
+	cfg := &tg.cfg
+	sp := &sandbox.Spec{
+		FunctionName: tg.id.Name,
+		FunctionArn:  tg.id.arn(),
+		Version:      cfg.Version,
+		Region:       tg.id.Region,
+		Account:      tg.id.Account,
+		Runtime:      cfg.Runtime,
+		Handler:      cfg.Handler,
+		CodeDir:      s.code.treeDir(hexFromB64(cfg.CodeSha256)),
+		MemoryMB:     cfg.MemorySize,
+		Timeout:      time.Duration(cfg.Timeout) * time.Second,
+		EphemeralMB:  cfg.EphemeralStorage,
+		Environment:  cfg.Environment,
+		EndpointURL:  s.cfg.EndpointURL,
+		LogGroup:     "/aws/lambda/" + tg.id.Name,
+		LogStream:    logStreamName(cfg.Version),
+	}
+	if s.cfg.Creds != nil {
+		ak, sk, tok, err := s.cfg.Creds(ctx, tg.id.Account, cfg.Role)
+		if err != nil {
+			return nil, errInvalidParameter("The role defined for the function cannot be assumed by Lambda.")
+		}
+		sp.AccessKeyID, sp.SecretAccessKey, sp.SessionToken = ak, sk, tok
+	}
+	return sp, nil
+}
+
+// logStreamName is Lambda's: date, version in brackets, a random id.
+func logStreamName(version string) string {
+	var b [16]byte
+	crand.Read(b[:])
+	return fmt.Sprintf("%s/[%s]%s", time.Now().UTC().Format("2006/01/02"), version, hex.EncodeToString(b[:]))
+}
+
+// newTraceID makes an X-Ray trace header value for the invocation.
+func newTraceID() string {
+	var b [12]byte
+	crand.Read(b[:])
+	var p [8]byte
+	crand.Read(p[:])
+	return fmt.Sprintf("Root=1-%08x-%s;Parent=%s;Sampled=0", time.Now().Unix(), hex.EncodeToString(b[:]), hex.EncodeToString(p[:]))
+}

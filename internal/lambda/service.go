@@ -1,0 +1,395 @@
+package lambda
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/lambdaplane/lambdaplane/internal/sandbox"
+	"github.com/lambdaplane/lambdaplane/internal/store"
+)
+
+// Account-level quotas as AWS sets them by default.
+const (
+	accountConcurrency    = 1000
+	minUnreserved         = 100
+	totalCodeSizeLimit    = 80530636800
+	codeSizeZippedLimit   = 52428800
+	codeSizeUnzippedLimit = 262144000
+	maxSyncPayload        = 6291456
+	maxAsyncPayload       = 262144
+)
+
+// EnvStarter starts execution environments (the sandbox manager).
+type EnvStarter interface {
+	Start(ctx context.Context, spec *sandbox.Spec) (sandbox.Env, error)
+}
+
+// RoleCredentials hands out the credentials a function runs with: the
+// execution role's session.
+type RoleCredentials func(ctx context.Context, account, roleARN string) (accessKey, secret, token string, err error)
+
+// Options wires the service.
+type Options struct {
+	Store   store.Store
+	CodeDir string // where deployment packages are kept
+	Sandbox EnvStarter
+	Creds   RoleCredentials
+	// EndpointURL is what SDKs inside functions call (AWS_ENDPOINT_URL).
+	EndpointURL string
+	Logger      *slog.Logger
+	// EnvIdleTimeout reaps warm environments nobody used for that long.
+	EnvIdleTimeout time.Duration
+	// AsyncRetryBase is the wait before the first retry of a failed event
+	// invocation; the second waits twice as long (AWS: 1 and 2 minutes).
+	AsyncRetryBase time.Duration
+	// AccountConcurrency overrides the account's concurrent executions limit (tests).
+	AccountConcurrency int
+}
+
+// Service is the Lambda control plane and invoke path.
+type Service struct {
+	cfg   Options
+	log   *slog.Logger
+	st    store.Store
+	code  *codeStore
+	sched *scheduler
+	async *asyncQueue
+
+	// mu guards fns. All lambda writes hold it across validate → store
+	// transaction → cache update, so the cache always equals the store.
+	mu  sync.RWMutex
+	fns map[fnID]*fnState
+
+	codeKey []byte // signs Code.Location URLs
+	bg      sync.WaitGroup
+	ctx     context.Context
+	cancel  context.CancelFunc
+}
+
+// fnState is the cached view of one function's keys.
+type fnState struct {
+	fn       Function
+	versions map[int]*Config
+	aliases  map[string]*Alias
+}
+
+// New loads every function from the store and starts the background work:
+// settling pending states, reaping idle environments, the async queue.
+func New(cfg Options) (*Service, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.EnvIdleTimeout == 0 {
+		cfg.EnvIdleTimeout = 10 * time.Minute
+	}
+	if cfg.AsyncRetryBase == 0 {
+		cfg.AsyncRetryBase = time.Minute
+	}
+	if cfg.AccountConcurrency == 0 {
+		cfg.AccountConcurrency = accountConcurrency
+	}
+	code, err := newCodeStore(cfg.CodeDir)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Service{
+		cfg: cfg, log: cfg.Logger, st: cfg.Store, code: code,
+		fns: map[fnID]*fnState{}, codeKey: []byte(uuid.NewString()),
+		ctx: ctx, cancel: cancel,
+	}
+	s.sched = newScheduler(cfg.Sandbox, cfg.AccountConcurrency, cfg.EnvIdleTimeout, cfg.Logger)
+	if err := s.load(); err != nil {
+		cancel()
+		return nil, err
+	}
+	s.gcCode()
+	s.async = newAsyncQueue(s)
+	if err := s.async.load(); err != nil {
+		cancel()
+		return nil, err
+	}
+	s.bg.Add(2)
+	go func() { defer s.bg.Done(); s.sched.reapLoop(ctx) }()
+	go func() { defer s.bg.Done(); s.async.run(ctx) }()
+	s.settleAll()
+	return s, nil
+}
+
+// Close stops background work and every execution environment.
+func (s *Service) Close() {
+	s.cancel()
+	s.bg.Wait()
+	s.sched.closeAll()
+}
+
+func (s *Service) load() error {
+	return s.st.View(func(tx store.ReadTx) error {
+		for _, kv := range tx.List("lambda/fn/") {
+			var f Function
+			if err := json.Unmarshal(kv.Value, &f); err != nil {
+				return err
+			}
+			st := &fnState{fn: f, versions: map[int]*Config{}, aliases: map[string]*Alias{}}
+			for _, vkv := range tx.List(versionPrefix(f.id())) {
+				var c Config
+				if err := json.Unmarshal(vkv.Value, &c); err != nil {
+					return err
+				}
+				n, _ := strconv.Atoi(c.Version)
+				st.versions[n] = &c
+			}
+			for _, akv := range tx.List(aliasPrefix(f.id())) {
+				var a Alias
+				if err := json.Unmarshal(akv.Value, &a); err != nil {
+					return err
+				}
+				st.aliases[a.Name] = &a
+			}
+			s.fns[f.id()] = st
+		}
+		return nil
+	})
+}
+
+// gcCode removes packages no function or version references, including those
+// left by a request that failed after extracting its package.
+func (s *Service) gcCode() {
+	s.mu.RLock()
+	keep := map[string]bool{}
+	for _, st := range s.fns {
+		keep[hexFromB64(st.fn.Latest.CodeSha256)] = true
+		if st.fn.Previous != nil {
+			keep[hexFromB64(st.fn.Previous.CodeSha256)] = true
+		}
+		for _, v := range st.versions {
+			keep[hexFromB64(v.CodeSha256)] = true
+		}
+	}
+	s.mu.RUnlock()
+	s.code.gc(keep)
+}
+
+// lookup returns the cached state of a function or ResourceNotFoundException.
+// Callers hold s.mu.
+func (s *Service) lookup(t target) (*fnState, error) {
+	st, ok := s.fns[t.id]
+	if !ok {
+		return nil, errFunctionNotFound(t.id.qualifiedARN(t.qualifier))
+	}
+	return st, nil
+}
+
+// resolve returns the configuration a qualifier names. Callers hold s.mu.
+// For aliases it also returns the alias.
+func (s *Service) resolve(st *fnState, t target) (*Config, *Alias, error) {
+	q := t.qualifier
+	if q == "" || q == latest {
+		return &st.fn.Latest, nil, nil
+	}
+	if reDigits.MatchString(q) {
+		n, _ := strconv.Atoi(q)
+		if c, ok := st.versions[n]; ok {
+			return c, nil, nil
+		}
+		return nil, nil, errFunctionNotFound(t.id.qualifiedARN(q))
+	}
+	a, ok := st.aliases[q]
+	if !ok {
+		return nil, nil, errFunctionNotFound(t.id.qualifiedARN(q))
+	}
+	c, _, err := s.resolve(st, target{id: t.id, qualifier: a.FunctionVersion})
+	return c, a, err
+}
+
+// write commits the given function record and extra puts/deletes in one store
+// transaction, then mirrors them into the cache. Callers hold s.mu.
+type change struct {
+	put       *Function
+	deleteFn  bool
+	versions  map[int]*Config // nil value deletes
+	aliases   map[string]*Alias
+	removeAll bool
+}
+
+func (s *Service) write(id fnID, ch change) error {
+	_, err := s.st.Update(func(tx store.Tx) error {
+		if ch.removeAll {
+			tx.Delete(fnKey(id))
+			for _, kv := range tx.List(versionPrefix(id)) {
+				tx.Delete(kv.Key)
+			}
+			for _, kv := range tx.List(aliasPrefix(id)) {
+				tx.Delete(kv.Key)
+			}
+			return nil
+		}
+		if ch.put != nil {
+			if err := store.PutJSON(tx, fnKey(id), ch.put); err != nil {
+				return err
+			}
+		}
+		for n, c := range ch.versions {
+			if c == nil {
+				tx.Delete(versionKey(id, n))
+				continue
+			}
+			if err := store.PutJSON(tx, versionKey(id, n), c); err != nil {
+				return err
+			}
+		}
+		for name, a := range ch.aliases {
+			if a == nil {
+				tx.Delete(aliasKey(id, name))
+				continue
+			}
+			if err := store.PutJSON(tx, aliasKey(id, name), a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if ch.removeAll {
+		delete(s.fns, id)
+		return nil
+	}
+	st := s.fns[id]
+	if st == nil {
+		st = &fnState{versions: map[int]*Config{}, aliases: map[string]*Alias{}}
+		s.fns[id] = st
+	}
+	if ch.put != nil {
+		st.fn = *ch.put
+	}
+	for n, c := range ch.versions {
+		if c == nil {
+			delete(st.versions, n)
+		} else {
+			st.versions[n] = c
+		}
+	}
+	for name, a := range ch.aliases {
+		if a == nil {
+			delete(st.aliases, name)
+		} else {
+			st.aliases[name] = a
+		}
+	}
+	return nil
+}
+
+func newRevision() string { return uuid.NewString() }
+
+// settleAll finishes every pending creation and update, as after a restart.
+func (s *Service) settleAll() {
+	s.mu.RLock()
+	var ids []fnID
+	for id := range s.fns {
+		ids = append(ids, id)
+	}
+	s.mu.RUnlock()
+	for _, id := range ids {
+		s.settle(id)
+	}
+}
+
+// settle moves a function whose code is ready out of Pending / InProgress.
+// It is the controller step of the create and update lifecycles: the request
+// that starts them only records the desired state.
+func (s *Service) settle(id fnID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.fns[id]
+	if !ok {
+		return
+	}
+	f := st.fn
+	ch := change{versions: map[int]*Config{}}
+	changed := false
+	if ready, reason := s.codeReady(&f.Latest); f.Latest.State == statePending || f.Latest.LastUpdateStatus == updateInProgress {
+		settleConfig(&f.Latest, ready, reason)
+		f.Previous = nil
+		ch.put = &f
+		changed = true
+	}
+	for n, c := range st.versions {
+		if c.State == statePending {
+			cp := *c
+			ready, reason := s.codeReady(&cp)
+			settleConfig(&cp, ready, reason)
+			ch.versions[n] = &cp
+			changed = true
+		}
+	}
+	if !changed {
+		return
+	}
+	if err := s.write(id, ch); err != nil {
+		s.log.Error("settle function state", "function", id.arn(), "err", err)
+		return
+	}
+	if ch.put != nil {
+		// The package $LATEST ran before this update may now be unreferenced.
+		go s.gcCode()
+	}
+}
+
+func (s *Service) codeReady(c *Config) (bool, string) {
+	if _, err := s.code.readZipStat(hexFromB64(c.CodeSha256)); err != nil {
+		return false, "The function's deployment package is missing: " + err.Error()
+	}
+	return true, ""
+}
+
+func settleConfig(c *Config, ready bool, reason string) {
+	c.RevisionID = newRevision()
+	if c.State == statePending {
+		if ready {
+			c.State, c.StateReason, c.StateReasonCode = stateActive, "", ""
+			c.LastUpdateStatus = updateSuccessful
+		} else {
+			c.State, c.StateReason, c.StateReasonCode = stateFailed, reason, "InvalidZipFileException"
+			c.LastUpdateStatus = updateFailed
+		}
+		return
+	}
+	if ready {
+		c.LastUpdateStatus, c.LastUpdateStatusReason, c.LastUpdateStatusReasonCode = updateSuccessful, "", ""
+	} else {
+		c.LastUpdateStatus, c.LastUpdateStatusReason, c.LastUpdateStatusReasonCode = updateFailed, reason, "InvalidZipFileException"
+	}
+}
+
+// afterWrite schedules the controller step for a function that just changed.
+func (s *Service) afterWrite(id fnID) {
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		s.settle(id)
+	}()
+}
+
+// functionsOf lists an account's functions in a region, by name.
+func (s *Service) functionsOf(account, region string) []*fnState {
+	var out []*fnState
+	for id, st := range s.fns {
+		if id.Account == account && id.Region == region {
+			out = append(out, st)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].fn.Name < out[j].fn.Name })
+	return out
+}
+
+var errStopped = errors.New("lambda service stopped")
