@@ -35,6 +35,7 @@ type fakeEnv struct {
 	sb     *fakeSandbox
 	spec   *sandbox.Spec
 	closed atomic.Bool
+	dead   atomic.Bool // the runtime exited after its last invocation
 }
 
 func (f *fakeSandbox) Start(ctx context.Context, spec *sandbox.Spec) (sandbox.Env, error) {
@@ -48,8 +49,8 @@ func (f *fakeSandbox) Start(ctx context.Context, spec *sandbox.Spec) (sandbox.En
 func (e *fakeEnv) ID() string { return "fake" }
 
 func (e *fakeEnv) Invoke(ctx context.Context, inv sandbox.Invocation) (sandbox.Result, error) {
-	if e.closed.Load() {
-		return sandbox.Result{}, errors.New("closed")
+	if e.closed.Load() || e.dead.Load() {
+		return sandbox.Result{}, errors.New("runtime exited between invocations")
 	}
 	var req struct {
 		Op string `json:"op"`
@@ -69,6 +70,9 @@ func (e *fakeEnv) Invoke(ctx context.Context, inv sandbox.Invocation) (sandbox.R
 		if e.sb.failN.Add(-1) >= 0 {
 			return sandbox.Result{Payload: []byte(`{"errorType":"Error","errorMessage":"flaky"}`), FunctionError: "Unhandled"}, nil
 		}
+	case "fail-and-exit":
+		e.dead.Store(true)
+		return sandbox.Result{Payload: []byte(`{"errorType":"Error","errorMessage":"bye"}`), FunctionError: "Unhandled"}, nil
 	case "crash":
 		return sandbox.Result{Payload: []byte(`{"errorType":"Runtime.ExitError"}`), FunctionError: "Unhandled", EnvFailed: true}, nil
 	}

@@ -125,6 +125,10 @@ func (s *Service) Invoke(ctx context.Context, c caller, in *invokeInput) (*invok
 	if err != nil {
 		return nil, err
 	}
+	if len(in.Payload) == 0 {
+		// Lambda hands the runtime an empty JSON object when the caller sent no payload.
+		in.Payload = []byte("{}")
+	}
 	switch in.Type {
 	case invokeDryRun:
 		return &invokeOutput{Status: http.StatusNoContent}, nil
@@ -162,33 +166,46 @@ func (s *Service) run(ctx context.Context, tg *invokeTarget, inv sandbox.Invocat
 	ctx = context.WithoutCancel(ctx)
 	inv.Deadline = time.Now().Add(time.Duration(tg.cfg.Timeout) * time.Second)
 	key := poolKey{id: tg.id, version: tg.cfg.Version, revision: tg.cfg.RevisionID}
-	l, err := s.sched.acquire(ctx, key, func() (*sandbox.Spec, error) { return s.spec(ctx, tg) })
-	if err != nil {
-		var initErr *sandbox.InitError
-		var thr errThrottled
-		switch {
-		case errors.As(err, &initErr):
+	// A warm environment can die between invocations (a runtime that exits
+	// after reporting an error); the invocation was not delivered then, so it
+	// goes to another environment.
+	for attempt := 0; ; attempt++ {
+		l, err := s.sched.acquire(ctx, key, func() (*sandbox.Spec, error) { return s.spec(ctx, tg) })
+		if err != nil {
+			return s.admissionFailure(l, err, tg, inv)
+		}
+		res, err := l.env.Invoke(ctx, inv)
+		if err != nil {
 			s.sched.release(l, true)
-			return initErr.Result(inv), nil
-		case errors.As(err, &thr):
-			return sandbox.Result{}, errTooManyRequests(thr.reason, 1)
-		case errors.Is(err, errStopped):
-			return sandbox.Result{}, errService("The Lambda service is shutting down.")
+			if !l.cold && attempt < 2 {
+				continue
+			}
+			return sandbox.Result{}, errService("The execution environment failed: %v", err)
 		}
-		var aerr *awswire.Error
-		if errors.As(err, &aerr) {
-			return sandbox.Result{}, aerr
-		}
-		s.log.Error("start execution environment", "function", tg.invoked, "err", err)
-		return sandbox.Result{}, errService("Lambda could not start an execution environment for the function: %v", err)
+		s.sched.release(l, res.EnvFailed)
+		return res, nil
 	}
-	res, err := l.env.Invoke(ctx, inv)
-	if err != nil {
+}
+
+// admissionFailure turns a failed acquire into the invocation's answer.
+func (s *Service) admissionFailure(l *lease, err error, tg *invokeTarget, inv sandbox.Invocation) (sandbox.Result, error) {
+	var initErr *sandbox.InitError
+	var thr errThrottled
+	switch {
+	case errors.As(err, &initErr):
 		s.sched.release(l, true)
-		return sandbox.Result{}, errService("The execution environment failed: %v", err)
+		return initErr.Result(inv), nil
+	case errors.As(err, &thr):
+		return sandbox.Result{}, errTooManyRequests(thr.reason, 1)
+	case errors.Is(err, errStopped):
+		return sandbox.Result{}, errService("The Lambda service is shutting down.")
 	}
-	s.sched.release(l, res.EnvFailed)
-	return res, nil
+	var aerr *awswire.Error
+	if errors.As(err, &aerr) {
+		return sandbox.Result{}, aerr
+	}
+	s.log.Error("start execution environment", "function", tg.invoked, "err", err)
+	return sandbox.Result{}, errService("Lambda could not start an execution environment for the function: %v", err)
 }
 
 // spec describes a new execution environment for tg.

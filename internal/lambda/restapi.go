@@ -38,6 +38,8 @@ func (s *Service) GatewayService() gateway.Service {
 	const fns = "/2015-03-31/functions"
 	h("POST "+fns, s.httpCreateFunction)
 	h("GET "+fns, s.httpListFunctions)
+	// Older CLI models (v2.9) ask for the collection with a trailing slash.
+	h("GET "+fns+"/", s.httpListFunctions)
 	h("GET "+fns+"/{name}", s.httpGetFunction)
 	h("DELETE "+fns+"/{name}", s.httpDeleteFunction)
 	h("GET "+fns+"/{name}/configuration", s.httpGetFunctionConfiguration)

@@ -338,6 +338,17 @@ func TestFailedEnvironmentIsReplaced(t *testing.T) {
 	if h.sb.started.Load() != 2 || h.sb.closed.Load() != 1 {
 		t.Fatalf("started %d closed %d", h.sb.started.Load(), h.sb.closed.Load())
 	}
+	// A runtime that exits on its own after an invocation is noticed only
+	// when the next invocation is delivered; that invocation must not fail.
+	if out, err := h.invoke("c", "", `{"op":"fail-and-exit"}`); err != nil || out.FunctionError != "Unhandled" {
+		t.Fatalf("fail-and-exit: %v %v", out, err)
+	}
+	if out, err := h.invoke("c", "", `{}`); err != nil || out.FunctionError != "" {
+		t.Fatalf("invoke after the runtime exited: %v %v", out, err)
+	}
+	if h.sb.started.Load() != 3 {
+		t.Fatalf("started %d, want a replacement environment", h.sb.started.Load())
+	}
 }
 
 func TestInvokeValidation(t *testing.T) {
