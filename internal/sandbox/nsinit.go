@@ -1,0 +1,138 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+
+	"golang.org/x/sys/unix"
+)
+
+// initArg0 marks a re-executed copy of this binary as an environment's init:
+// the manager starts /proc/self/exe under this name inside fresh namespaces,
+// the package's init function below recognizes it and never returns to the
+// program's main. Being keyed on argv[0] makes it work in any binary that
+// links the package, test binaries included.
+const initArg0 = "lambdaplane-sandbox-init"
+
+// The file descriptors the manager hands the init (ExtraFiles 0 and 1).
+const (
+	initStatusFD = 3 // init -> manager: a failure report; EOF at exec means success
+	initConfigFD = 4 // manager -> init: the initConfig, as JSON, then EOF
+)
+
+// Prefixes of the failure report on the status pipe.
+const (
+	initFailSetup = "setup"
+	initFailExec  = "exec"
+)
+
+// Where the environment's code is mounted, as on Lambda.
+const isolatedTaskRoot = "/var/task"
+
+func init() {
+	if len(os.Args) > 0 && os.Args[0] == initArg0 {
+		// setns(CLONE_NEWNET) changes only the calling thread; the exec
+		// below must happen on that same thread.
+		runtime.LockOSThread()
+		nsInit()
+	}
+}
+
+// initConfig is what an environment's init needs to become its bootstrap.
+// An init is started ahead of time (namespaces and cgroups are the slow
+// part of a cold start) and waits for this on its config pipe.
+type initConfig struct {
+	CodeDir  string
+	TmpMB    int
+	Hostname string
+	// NetNS is a path the init opens to join a network namespace ("": stay
+	// in the host's). The manager passes /proc/PID/fd/N of a descriptor it
+	// holds, which resolves whatever mounts the init's copy of the mount
+	// table lacks.
+	NetNS string
+	Argv  []string
+	Env   []string
+}
+
+// nsInit runs as PID 1 of the environment's new pid, mount, ipc and uts
+// namespaces. It waits for its configuration, builds the environment's
+// filesystem view and becomes the runtime's bootstrap. It never returns.
+func nsInit() {
+	status := os.NewFile(initStatusFD, "status")
+	fail := func(kind string, err error) {
+		if errno, ok := err.(unix.Errno); ok && kind == initFailExec {
+			fmt.Fprintf(status, "%s %d %v", kind, int(errno), err)
+		} else {
+			fmt.Fprintf(status, "%s %v", kind, err)
+		}
+		os.Exit(127)
+	}
+	// The status pipe must not leak into the bootstrap: the manager learns
+	// of a successful exec from it closing.
+	unix.CloseOnExec(initStatusFD)
+
+	cf := os.NewFile(initConfigFD, "config")
+	raw, err := io.ReadAll(cf)
+	cf.Close()
+	if err != nil || len(raw) == 0 {
+		// The manager discarded this init unused.
+		os.Exit(0)
+	}
+	var c initConfig
+	if err := json.Unmarshal(raw, &c); err != nil || len(c.Argv) == 0 {
+		fail(initFailSetup, fmt.Errorf("bad configuration: %v", err))
+	}
+	netns := -1
+	if c.NetNS != "" {
+		// Opened before /proc is replaced: the path may point into the
+		// host's /proc.
+		if netns, err = unix.Open(c.NetNS, unix.O_RDONLY|unix.O_CLOEXEC, 0); err != nil {
+			fail(initFailSetup, fmt.Errorf("opening network namespace: %w", err))
+		}
+	}
+	if err := setupMounts(c); err != nil {
+		fail(initFailSetup, err)
+	}
+	if err := unix.Sethostname([]byte(c.Hostname)); err != nil {
+		fail(initFailSetup, fmt.Errorf("sethostname: %w", err))
+	}
+	if err := unix.Chdir(isolatedTaskRoot); err != nil {
+		fail(initFailSetup, fmt.Errorf("chdir: %w", err))
+	}
+	if netns >= 0 {
+		if err := unix.Setns(netns, unix.CLONE_NEWNET); err != nil {
+			fail(initFailSetup, fmt.Errorf("setns: %w", err))
+		}
+		unix.Close(netns)
+	}
+	err = unix.Exec(c.Argv[0], c.Argv, c.Env)
+	fail(initFailExec, err)
+}
+
+// setupMounts gives the environment its own view: nothing mounted here
+// propagates to the host, the code is read-only at /var/task, /tmp is a
+// private tmpfs of the configured size and /proc shows only this pid
+// namespace.
+func setupMounts(c initConfig) error {
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("making mounts private: %w", err)
+	}
+	// The code is bound before /tmp is replaced: it may live under the host's /tmp.
+	if err := unix.Mount(c.CodeDir, isolatedTaskRoot, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("binding code at %s: %w", isolatedTaskRoot, err)
+	}
+	if err := unix.Mount("", isolatedTaskRoot, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
+		return fmt.Errorf("making %s read-only: %w", isolatedTaskRoot, err)
+	}
+	opts := fmt.Sprintf("size=%dm,mode=1777", c.TmpMB)
+	if err := unix.Mount("tmpfs", "/tmp", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, opts); err != nil {
+		return fmt.Errorf("mounting /tmp: %w", err)
+	}
+	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return fmt.Errorf("mounting /proc: %w", err)
+	}
+	return nil
+}
