@@ -181,10 +181,11 @@ func serve(args []string) error {
 		log.Warn(w)
 	}
 	sb, err := sandbox.NewManager(sandbox.Config{
-		Isolate:  isolate,
-		BaseDir:  filepath.Join(o.dataDir, "sandboxes"),
-		Launcher: launcher(rts),
-		Logger:   log,
+		Isolate:     isolate,
+		BaseDir:     filepath.Join(o.dataDir, "sandboxes"),
+		Launcher:    launcher(rts),
+		SharedPaths: []string{filepath.Join(o.dataDir, "runtimes"), o.sdkDir},
+		Logger:      log,
 		LogSink: func(spec *sandbox.Spec, line []byte) {
 			log.Debug("function output", "function", spec.FunctionName, "line", string(line))
 		},
@@ -231,6 +232,12 @@ func launcher(rts *runtimes.Set) func(spec *sandbox.Spec, taskRoot string) ([]st
 		rt, ok := runtimes.Lookup(spec.Runtime)
 		if !ok {
 			return nil, nil, errors.New(runtimes.UnsupportedError(spec.Runtime))
+		}
+		if rt.Family == runtimes.Provided {
+			// The bootstrap is looked for where the environment sees the
+			// code; if it is missing the sandbox reports Lambda's
+			// Runtime.InvalidEntrypoint for the failed exec.
+			return []string{filepath.Join(taskRoot, "bootstrap")}, nil, nil
 		}
 		l, err := rts.Launch(rt, spec.Handler, taskRoot)
 		if err != nil {

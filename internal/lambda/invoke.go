@@ -67,6 +67,13 @@ func (s *Service) validateInvoke(in *invokeInput) error {
 	case len(in.Payload) > maxSyncPayload:
 		return errRequestTooLarge("Request must be smaller than %d bytes for the InvokeFunction operation", maxSyncPayload)
 	}
+	if in.ClientContext != "" {
+		raw, err := base64.StdEncoding.DecodeString(in.ClientContext)
+		if err != nil || len(in.ClientContext) > 3583 || !json.Valid(raw) {
+			return errInvalidParameter("Client context must be a valid Base64-encoded JSON object.")
+		}
+		in.ClientContext = string(raw)
+	}
 	if len(in.Payload) > 0 && !json.Valid(in.Payload) {
 		var x any
 		err := json.Unmarshal(in.Payload, &x)

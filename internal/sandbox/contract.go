@@ -44,7 +44,7 @@ type Invocation struct {
 	RequestID       string
 	Payload         []byte
 	InvokedArn      string // the ARN the caller used, qualified if it was
-	ClientContext   string // base64 JSON, passed through as Lambda-Runtime-Client-Context
+	ClientContext   string // the client context JSON (decoded from the caller's base64), as Lambda-Runtime-Client-Context
 	CognitoIdentity string
 	TraceID         string
 	Deadline        time.Time // now + Timeout; the runtime sees it as Lambda-Runtime-Deadline-Ms

@@ -272,7 +272,7 @@ func (e *env) launchIsolated(argv, environ []string) error {
 	if err := e.cg.setMemoryLimit(e.spec.MemoryMB); err != nil {
 		return err
 	}
-	c := initConfig{CodeDir: e.spec.CodeDir, TmpMB: e.spec.EphemeralMB, Hostname: e.id, Argv: argv, Env: environ}
+	c := initConfig{CodeDir: e.spec.CodeDir, TmpMB: e.spec.EphemeralMB, Hostname: e.id, Shared: e.m.cfg.SharedPaths, Argv: argv, Env: environ}
 	if e.spec.NetNS != "" {
 		f, err := os.Open(e.spec.NetNS)
 		if err != nil {

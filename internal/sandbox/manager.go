@@ -32,9 +32,12 @@ type Config struct {
 	BaseDir string
 	// Launcher says how to start a runtime's bootstrap for a function whose
 	// code is at taskRoot (as the bootstrap sees it): argv (argv[0]
-	// absolute, and not under /tmp, which an isolated environment replaces)
-	// and extra KEY=VALUE environment entries.
+	// absolute) and extra KEY=VALUE environment entries.
 	Launcher func(spec *Spec, taskRoot string) (argv []string, env []string, err error)
+	// SharedPaths are host directories that launched bootstraps use at the
+	// same path (the runtime bootstraps, the SDKs). Isolated environments
+	// replace /tmp; shared directories under it are bound back in.
+	SharedPaths []string
 	// LogSink receives every log line; nil drops them.
 	LogSink LogSink
 	Logger  *slog.Logger

@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -53,8 +55,12 @@ type initConfig struct {
 	// holds, which resolves whatever mounts the init's copy of the mount
 	// table lacks.
 	NetNS string
-	Argv  []string
-	Env   []string
+	// Shared are host directories the bootstrap needs at the same path
+	// (runtime bootstraps, SDKs); those under /tmp are bound back in after
+	// /tmp is replaced, read-only.
+	Shared []string
+	Argv   []string
+	Env    []string
 }
 
 // nsInit runs as PID 1 of the environment's new pid, mount, ipc and uts
@@ -127,9 +133,36 @@ func setupMounts(c initConfig) error {
 	if err := unix.Mount("", isolatedTaskRoot, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
 		return fmt.Errorf("making %s read-only: %w", isolatedTaskRoot, err)
 	}
+	// Directories under /tmp that must stay visible are held open across
+	// the tmpfs mount and bound back from their descriptors.
+	var hidden []string
+	var fds []int
+	for _, dir := range c.Shared {
+		if dir != "/tmp" && !strings.HasPrefix(dir, "/tmp/") {
+			continue
+		}
+		fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("opening shared directory %s: %w", dir, err)
+		}
+		hidden, fds = append(hidden, dir), append(fds, fd)
+	}
 	opts := fmt.Sprintf("size=%dm,mode=1777", c.TmpMB)
 	if err := unix.Mount("tmpfs", "/tmp", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, opts); err != nil {
 		return fmt.Errorf("mounting /tmp: %w", err)
+	}
+	for i, dir := range hidden {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("shared directory %s: %w", dir, err)
+		}
+		src := "/proc/self/fd/" + strconv.Itoa(fds[i])
+		if err := unix.Mount(src, dir, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("binding shared directory %s: %w", dir, err)
+		}
+		if err := unix.Mount("", dir, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
+			return fmt.Errorf("making %s read-only: %w", dir, err)
+		}
+		unix.Close(fds[i])
 	}
 	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		return fmt.Errorf("mounting /proc: %w", err)
