@@ -721,7 +721,15 @@ func TestCloseKillsEverything(t *testing.T) {
 			if err := e.Close(); err != nil {
 				t.Fatal(err)
 			}
-			if pids := processesWithToken(token); len(pids) != 0 {
+			// SIGKILL is delivered asynchronously; the children are gone
+			// soon after Close, not necessarily when it returns.
+			deadline := time.Now().Add(2 * time.Second)
+			pids := processesWithToken(token)
+			for len(pids) != 0 && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+				pids = processesWithToken(token)
+			}
+			if len(pids) != 0 {
 				t.Errorf("processes left: %v", pids)
 			}
 			if pidAlive(en.pid) {
