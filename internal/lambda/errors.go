@@ -53,8 +53,11 @@ func errTooManyRequests(reason string, retryAfter int) *awswire.Error {
 	return e
 }
 
+// errRequestTooLarge is what Lambda sends on the wire for oversized
+// requests: RequestEntityTooLargeException, not the model's
+// RequestTooLargeException.
 func errRequestTooLarge(format string, args ...any) *awswire.Error {
-	return awswire.Errorf(http.StatusRequestEntityTooLarge, "RequestTooLargeException", format, args...)
+	return awswire.Errorf(http.StatusRequestEntityTooLarge, "RequestEntityTooLargeException", format, args...)
 }
 
 func errInvalidContent(format string, args ...any) *awswire.Error {

@@ -63,7 +63,7 @@ func (s *Service) validateInvoke(in *invokeInput) error {
 	}
 	switch {
 	case in.Type == invokeEvent && len(in.Payload) > maxAsyncPayload:
-		return errRequestTooLarge("Request must be smaller than %d bytes for the InvokeAsync operation", maxAsyncPayload)
+		return errRequestTooLarge("%d byte payload is too large for the Event invocation type (limit %d bytes)", len(in.Payload), maxAsyncPayload)
 	case len(in.Payload) > maxSyncPayload:
 		return errRequestTooLarge("Request must be smaller than %d bytes for the InvokeFunction operation", maxSyncPayload)
 	}

@@ -359,9 +359,9 @@ func TestInvokeValidation(t *testing.T) {
 	wantCode(t, err, "InvalidRequestContentException", "Could not parse request body into json")
 	big := `"` + strings.Repeat("a", maxSyncPayload) + `"`
 	_, err = h.invoke("val", "", big)
-	wantCode(t, err, "RequestTooLargeException", "Request must be smaller than 6291456 bytes for the InvokeFunction operation")
+	wantCode(t, err, "RequestEntityTooLargeException", "Request must be smaller than 6291456 bytes for the InvokeFunction operation")
 	_, err = h.svc.Invoke(context.Background(), h.c, &invokeInput{FunctionName: "val", Type: invokeEvent, LogType: "None", Payload: []byte(`"` + strings.Repeat("a", maxAsyncPayload) + `"`)})
-	wantCode(t, err, "RequestTooLargeException", "262144")
+	wantCode(t, err, "RequestEntityTooLargeException", "byte payload is too large for the Event invocation type (limit 262144 bytes)")
 	out, err := h.svc.Invoke(context.Background(), h.c, &invokeInput{FunctionName: "val", Type: invokeDryRun, LogType: "None"})
 	if err != nil || out.Status != 204 {
 		t.Fatalf("dry run: %v %v", out, err)

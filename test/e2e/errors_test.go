@@ -128,20 +128,18 @@ func TestAPIErrors(t *testing.T) {
 		}
 	})
 
-	t.Run("RequestTooLargeException", func(t *testing.T) {
+	// Lambda answers oversized invocations with RequestEntityTooLargeException
+	// on the wire (the model's RequestTooLargeException is never sent).
+	t.Run("RequestEntityTooLargeException", func(t *testing.T) {
 		big := make([]byte, 6<<20+1)
 		for i := range big {
 			big[i] = ' '
 		}
 		copy(big, `{"k":"v"}`)
 		_, err := tryInvoke(t, c, "dup", big, invokeOpts{})
-		checkAPIError(t, err, "RequestTooLargeException", 413, "Request must be smaller than 6291456 bytes for the InvokeFunction operation")
-		var rtl *types.RequestTooLargeException
-		if !errors.As(err, &rtl) {
-			t.Errorf("not a *types.RequestTooLargeException: %T", err)
-		}
+		checkAPIError(t, err, "RequestEntityTooLargeException", 413, "Request must be smaller than 6291456 bytes for the InvokeFunction operation")
 		_, err = tryInvoke(t, c, "dup", big[:256<<10+1], invokeOpts{invokeType: types.InvocationTypeEvent})
-		checkAPIError(t, err, "RequestTooLargeException", 413, "Request must be smaller than 262144 bytes for the InvokeAsync operation")
+		checkAPIError(t, err, "RequestEntityTooLargeException", 413, "262145 byte payload is too large for the Event invocation type (limit 262144 bytes)")
 	})
 
 	t.Run("TooManyRequestsException with reserved concurrency 0", func(t *testing.T) {
