@@ -425,3 +425,25 @@ func waitNoKeys(t *testing.T, st store.Store, prefix string) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestIdleEnvironmentsAreReaped(t *testing.T) {
+	h := newHarness(t, func(c *Options) { c.EnvIdleTimeout = 30 * time.Millisecond })
+	h.create("idle")
+	h.waitSettled("idle", "")
+	if _, err := h.invoke("idle", "", `{}`); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for h.sb.closed.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("idle environment was never stopped")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if _, err := h.invoke("idle", "", `{}`); err != nil {
+		t.Fatal(err)
+	}
+	if h.sb.started.Load() != 2 {
+		t.Fatalf("started %d environments, want a new one after the reap", h.sb.started.Load())
+	}
+}
