@@ -30,6 +30,12 @@ type cgroupRoot struct {
 	parents map[string]string
 	// created lists the parent dirs this manager made, removed on Close.
 	created []string
+	// frozenSentinel is an empty v1 freezer cgroup kept frozen for the
+	// manager's lifetime. The kernel turns its freezer hooks on when the
+	// first cgroup freezes and off when the last thaws, patching kernel
+	// text on every CPU each time; with one cgroup always frozen the
+	// hooks stay on and freezing an environment is cheap.
+	frozenSentinel string
 }
 
 // cgroupMounts finds the cgroup hierarchies in a mountinfo listing. A
@@ -126,6 +132,12 @@ func newCgroupRoot(parent string) (*cgroupRoot, error) {
 			r.remove()
 			return nil, err
 		}
+		sentinel := filepath.Join(r.parents["freezer"], fmt.Sprintf("frozen-sentinel-%d", os.Getpid()))
+		if err := os.Mkdir(sentinel, 0o755); err == nil || errors.Is(err, os.ErrExist) {
+			if os.WriteFile(filepath.Join(sentinel, "freezer.state"), v1Frozen, 0) == nil {
+				r.frozenSentinel = sentinel
+			}
+		}
 		return r, nil
 	}
 	if v2mnt == "" {
@@ -162,6 +174,11 @@ func (r *cgroupRoot) mkdirParent(dir string) error {
 // remove deletes the parent directories this manager created; one still in
 // use by another manager stays (rmdir fails with EBUSY).
 func (r *cgroupRoot) remove() {
+	if r.frozenSentinel != "" {
+		_ = os.WriteFile(filepath.Join(r.frozenSentinel, "freezer.state"), v1Thawed, 0)
+		_ = rmdirCgroup(r.frozenSentinel)
+		r.frozenSentinel = ""
+	}
 	for _, d := range r.created {
 		_ = rmdirCgroup(d)
 	}

@@ -125,6 +125,10 @@ type env struct {
 	pending chan *call
 	frozen  bool
 	parked  int // /next requests waiting for work
+	// freezer freezes the environment once its runtime has waited for work
+	// for freezeGrace: back-to-back invocations then cost no freeze and no
+	// thaw, and an idle environment is still frozen almost at once.
+	freezer *time.Timer
 	failed  bool
 	posted  *postedInitError
 
@@ -156,6 +160,34 @@ func newEnv(m *Manager, spec *Spec) *env {
 }
 
 func (e *env) ID() string { return e.id }
+
+// freezeGrace is how long a runtime waits for work before its environment is
+// frozen.
+const freezeGrace = 2 * time.Millisecond
+
+// scheduleFreeze arms the freeze of a parked environment. Callers hold e.mu.
+func (e *env) scheduleFreeze() {
+	if e.cg == nil {
+		return
+	}
+	if e.freezer == nil {
+		e.freezer = time.AfterFunc(freezeGrace, e.freezeIfIdle)
+		return
+	}
+	e.freezer.Reset(freezeGrace)
+}
+
+// freezeIfIdle freezes the environment if its runtime is still waiting and
+// no invocation has arrived. Never once the environment is failing or
+// closing: its kill thaws it first, and a freeze after that would hold the
+// SIGKILL back.
+func (e *env) freezeIfIdle() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.parked > 0 && e.cur == nil && !e.frozen && !e.failed && !e.isClosed() && e.cg.setFrozen(true) == nil {
+		e.frozen = true
+	}
+}
 
 func (e *env) isClosed() bool {
 	select {
@@ -469,8 +501,8 @@ func (e *env) Invoke(ctx context.Context, inv Invocation) (Result, error) {
 				default:
 				}
 				e.invocations--
-				if e.parked > 0 && e.cg != nil && !e.frozen && !e.failed && e.cg.setFrozen(true) == nil {
-					e.frozen = true
+				if e.parked > 0 {
+					e.scheduleFreeze()
 				}
 				e.mu.Unlock()
 				e.timer.Stop()

@@ -435,7 +435,7 @@ func (rc *rapiConn) writeAPIError(status int, errorType, message string) error {
 
 // handleNext is the runtime's long poll for its next invocation. The first
 // call ends the init phase. While the runtime waits with no work, its
-// environment is frozen; Invoke thaws it.
+// environment is frozen (after freezeGrace); Invoke thaws it.
 func (e *env) handleNext(rc *rapiConn) error {
 	e.mu.Lock()
 	initDone := false
@@ -456,13 +456,10 @@ func (e *env) handleNext(rc *rapiConn) error {
 		select {
 		case c = <-e.pending:
 		default:
-			// Never once the environment is failing or closing: its kill
-			// thaws it first, and a freeze after that would hold the
-			// SIGKILL back.
-			if e.cg != nil && !e.frozen && !e.failed && e.cur == nil && e.cg.setFrozen(true) == nil {
-				e.frozen = true
-			}
 			e.parked++
+			if e.cur == nil && !e.failed {
+				e.scheduleFreeze()
+			}
 			e.mu.Unlock()
 			if initDone {
 				close(e.ready)
