@@ -347,9 +347,7 @@ func (s *Service) GetFunction(c caller, name, qualifier string) (*Config, *Funct
 
 // ListFunctions pages through an account's functions by name.
 func (s *Service) ListFunctions(c caller, all bool, marker string, maxItems int) ([]Config, []fnID, string, error) {
-	if maxItems <= 0 || maxItems > 50 {
-		maxItems = 50
-	}
+	maxItems = pageSize(maxItems)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	type row struct {
@@ -407,6 +405,23 @@ func checkMutable(st *fnState) error {
 	return nil
 }
 
+// mutable returns a function that may be changed now: it exists, no
+// creation or update is in progress, and the caller's RevisionId (if any) is
+// current. Callers hold s.mu.
+func (s *Service) mutable(id fnID, revision *string) (*fnState, error) {
+	st, err := s.lookup(target{id: id})
+	if err != nil {
+		return nil, err
+	}
+	if err := checkMutable(st); err != nil {
+		return nil, err
+	}
+	if err := checkRevision(revision, st.fn.Latest.RevisionID); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
 func checkRevision(want *string, have string) error {
 	if want != nil && *want != "" && *want != have {
 		return errPrecondition()
@@ -451,14 +466,8 @@ func (s *Service) UpdateFunctionConfiguration(c caller, name string, in *updateC
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st, err := s.lookup(target{id: t.id})
+	st, err := s.mutable(t.id, in.RevisionID)
 	if err != nil {
-		return nil, nil, err
-	}
-	if err := checkMutable(st); err != nil {
-		return nil, nil, err
-	}
-	if err := checkRevision(in.RevisionID, st.fn.Latest.RevisionID); err != nil {
 		return nil, nil, err
 	}
 	f := st.fn
@@ -547,14 +556,8 @@ func (s *Service) UpdateFunctionCode(c caller, name string, in *updateCodeInput)
 func (s *Service) applyCode(id fnID, in *updateCodeInput, info codeInfo) (*Config, *Function, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st, err := s.lookup(target{id: id})
+	st, err := s.mutable(id, in.RevisionID)
 	if err != nil {
-		return nil, nil, err
-	}
-	if err := checkMutable(st); err != nil {
-		return nil, nil, err
-	}
-	if err := checkRevision(in.RevisionID, st.fn.Latest.RevisionID); err != nil {
 		return nil, nil, err
 	}
 	f := st.fn

@@ -38,17 +38,11 @@ func (s *Service) PublishVersion(c caller, name string, in *publishInput) (*Conf
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st, err := s.lookup(target{id: t.id})
+	st, err := s.mutable(t.id, in.RevisionID)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := checkMutable(st); err != nil {
-		return nil, nil, err
-	}
 	cur := &st.fn.Latest
-	if err := checkRevision(in.RevisionID, cur.RevisionID); err != nil {
-		return nil, nil, err
-	}
 	if in.CodeSha256 != nil && *in.CodeSha256 != "" && *in.CodeSha256 != cur.CodeSha256 {
 		return nil, nil, errInvalidParameter("CodeSHA256 (%s) is different from current CodeSHA256 in $LATEST (%s). Please try again with the CodeSHA256 in $LATEST.", *in.CodeSha256, cur.CodeSha256)
 	}
@@ -74,9 +68,7 @@ func (s *Service) ListVersionsByFunction(c caller, name, marker string, maxItems
 	if err != nil {
 		return nil, fnID{}, "", err
 	}
-	if maxItems <= 0 || maxItems > 50 {
-		maxItems = 50
-	}
+	maxItems = pageSize(maxItems)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	st, err := s.lookup(target{id: t.id})
@@ -90,6 +82,14 @@ func (s *Service) ListVersionsByFunction(c caller, name, marker string, maxItems
 	}
 	page, next, err := paginate(all, marker, maxItems, func(c Config) string { return c.Version })
 	return page, t.id, next, err
+}
+
+// pageSize is Lambda's page size: at most 50 items whatever MaxItems says.
+func pageSize(maxItems int) int {
+	if maxItems <= 0 || maxItems > 50 {
+		return 50
+	}
+	return maxItems
 }
 
 // paginate pages a list whose order is stable, with an opaque marker holding
@@ -314,9 +314,7 @@ func (s *Service) ListAliases(c caller, name, version, marker string, maxItems i
 	if err != nil {
 		return nil, fnID{}, "", err
 	}
-	if maxItems <= 0 || maxItems > 50 {
-		maxItems = 50
-	}
+	maxItems = pageSize(maxItems)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	st, err := s.lookup(target{id: t.id})
