@@ -18,13 +18,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 )
 
-// coldLambdaplane creates n functions from the same zip, waits until all are
+// coldLambdaplane creates n functions from f's zip, waits until all are
 // Active, then times the first invoke of each, one after the other.
-func coldLambdaplane(ctx context.Context, c *lambda.Client, serverURL string, zip []byte, n int) ([]time.Duration, error) {
+func coldLambdaplane(ctx context.Context, c *lambda.Client, serverURL string, f *echoFunction, n int) ([]time.Duration, error) {
 	names := make([]string, n)
 	for i := range names {
-		names[i] = fmt.Sprintf("lpbench-cold-%d", i)
-		if err := createFunction(ctx, c, names[i], zip); err != nil {
+		names[i] = fmt.Sprintf("%s-cold-%d", f.name, i)
+		if err := createFunction(ctx, c, names[i], f.zip); err != nil {
 			return nil, fmt.Errorf("create %s: %w", names[i], err)
 		}
 	}

@@ -55,7 +55,7 @@ func procStat(pid string) (comm string, ppid int, cpu time.Duration, ok bool) {
 // processTree is a server process and its live descendants.
 type processTree struct {
 	server, descendants time.Duration // CPU time
-	bootstraps          int           // descendants named bootstrap: one per environment of a provided function
+	bootstraps          []int         // PIDs of descendants named bootstrap: one per environment of a provided function
 }
 
 func walkTree(serverPID int) processTree {
@@ -76,18 +76,35 @@ func walkTree(serverPID int) processTree {
 		}
 	}
 	t := processTree{server: procs[serverPID].cpu}
-	for _, p := range procs {
+	for pid, p := range procs {
 		for a := p.ppid; a > 1; a = procs[a].ppid {
 			if a == serverPID {
 				t.descendants += p.cpu
 				if p.comm == "bootstrap" {
-					t.bootstraps++
+					t.bootstraps = append(t.bootstraps, pid)
 				}
 				break
 			}
 		}
 	}
 	return t
+}
+
+// environments counts the execution environments of one function: the
+// bootstrap processes whose environment names it.
+func environments(serverPID int, function string) int {
+	want := []byte("AWS_LAMBDA_FUNCTION_NAME=" + function)
+	n := 0
+	for _, pid := range walkTree(serverPID).bootstraps {
+		env, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "environ"))
+		for v := range bytes.SplitSeq(env, []byte{0}) {
+			if bytes.Equal(v, want) {
+				n++
+				break
+			}
+		}
+	}
+	return n
 }
 
 // machineCPU is the busy time of all cores together, from /proc/stat.

@@ -1,7 +1,10 @@
 // Command bench measures lambdaplane against baselines taken in the same run:
 // warm invoke latency at concurrency 1, throughput at concurrency 16, and cold
-// start. It reports; it is not a test, and exits 0 whether targets are met or
-// not. Run it from the repository root with `go run ./bench`.
+// start, each for two echo functions: a lean Runtime API client, which leaves
+// lambdaplane's own cost visible and is held to the targets, and an
+// aws-lambda-go one for reference. It reports; it is not a test, and exits 0
+// whether targets are met or not. Run it from the repository root with
+// `go run ./bench`.
 package main
 
 import (
@@ -14,6 +17,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -41,12 +45,12 @@ func main() {
 		return
 	}
 	var c config
-	flag.IntVar(&c.n, "n", 3000, "invokes timed at concurrency 1, per target")
-	flag.IntVar(&c.rounds, "rounds", 3, "alternate lambdaplane and baseline this many times at concurrency 1, so drift hits both alike")
+	flag.IntVar(&c.n, "n", 3000, "invokes timed at concurrency 1, per function and for the baselines")
+	flag.IntVar(&c.rounds, "rounds", 3, "alternate the functions and the baselines this many times at concurrency 1, so drift hits all alike")
 	flag.DurationVar(&c.duration, "duration", 10*time.Second, "how long each throughput run lasts")
 	flag.DurationVar(&c.warmup, "warmup", 2*time.Second, "load before each throughput run, so every environment exists")
 	flag.IntVar(&c.concurrency, "concurrency", 16, "invokes in flight in the throughput runs")
-	flag.IntVar(&c.cold, "cold", 20, "new functions whose first invoke is timed, and bare starts of the bootstrap")
+	flag.IntVar(&c.cold, "cold", 20, "new functions whose first invoke is timed, and bare starts of the bootstrap, per echo function")
 	flag.StringVar(&c.dataplane, "dataplane", "auto", "passed to lambdaplane serve: auto, linux or none")
 	flag.StringVar(&c.workDir, "work-dir", "", "parent of the run's scratch directory (default $HOME/.cache); not under /tmp, which environments replace with their own")
 	flag.BoolVar(&c.keep, "keep", false, "keep the scratch directory (binaries, data dir, server.log)")
@@ -69,15 +73,28 @@ func progress(format string, args ...any) {
 
 // results is everything the table shows.
 type results struct {
-	warmLP, warmBase       dist
-	warmInProcess          dist
-	signCost               time.Duration
-	cpu1LP, cpu1Base       cpuSample // during the runs at concurrency 1
-	tputLP, tputBase       throughputResult
-	cpuTputLP, cpuTputBase cpuSample // during the runs at concurrency c.concurrency
-	coldLP, coldBase       dist
-	envs                   int // execution environments after the throughput run
-	isolation              string
+	fns []*fnResult // in the order of echoFunctions
+	// The baselines, shared by both functions' rows but for the bare cold
+	// start, which is per function.
+	warmBase      dist
+	warmInProcess dist
+	cpu1Base      cpuSample // during the runs at concurrency 1
+	tputBase      throughputResult
+	cpuTputBase   cpuSample // during the run at concurrency c.concurrency
+	signCost      time.Duration
+	isolation     string
+}
+
+// fnResult is one echo function's measurements in lambdaplane.
+type fnResult struct {
+	fn       *echoFunction
+	warm     dist
+	cpu1     cpuSample
+	tput     throughputResult
+	cpuTput  cpuSample
+	cold     dist
+	coldBase dist // fork/exec of the same bootstrap
+	envs     int  // its execution environments after its throughput run
 }
 
 func run(ctx context.Context, c config, out io.Writer) (err error) {
@@ -110,7 +127,7 @@ func run(ctx context.Context, c config, out io.Writer) (err error) {
 		}
 	}()
 
-	progress("building lambdaplane and the echo function into %s", work)
+	progress("building lambdaplane and the echo functions into %s", work)
 	art, err := build(root, work)
 	if err != nil {
 		return err
@@ -164,50 +181,63 @@ func measure(ctx context.Context, c config, srv *server, art *artifacts) (*resul
 	defer stopIn()
 
 	ctl := controlClient(srv.url)
-	const fn = "lpbench-echo"
-	if err := createFunction(ctx, ctl, fn, art.zip); err != nil {
-		return nil, fmt.Errorf("create %s: %w", fn, err)
+	for _, f := range art.fns {
+		if err := createFunction(ctx, ctl, f.name, f.zip); err != nil {
+			return nil, fmt.Errorf("create %s: %w", f.name, err)
+		}
+		r.fns = append(r.fns, &fnResult{fn: f})
 	}
-	if err := waitActive(ctx, ctl, fn); err != nil {
-		return nil, err
+	for _, f := range art.fns {
+		if err := waitActive(ctx, ctl, f.name); err != nil {
+			return nil, err
+		}
 	}
-	lp1 := lambdaInvoker(srv.url, fn, 1)
+	// One invoker per function, then the two baselines.
+	var ivs []*invoker
+	for _, f := range art.fns {
+		ivs = append(ivs, lambdaInvoker(srv.url, f.name, 1))
+	}
 	base1 := newInvoker(echo.url, false, 1)
 	in1 := newInvoker(inURL, false, 1)
-	for _, iv := range []*invoker{lp1, base1, in1} {
+	all := append(slices.Clone(ivs), base1, in1)
+	for _, iv := range all {
 		if err := iv.check(ctx); err != nil {
 			return nil, err
 		}
 	}
-	r.signCost = signCost(lp1, 2000)
+	r.signCost = signCost(ivs[0], 2000)
 
 	progress("warm latency at concurrency 1: %d invokes each, %d rounds", c.n, c.rounds)
 	warmup := max(c.n/10, 50)
-	for _, iv := range []*invoker{lp1, base1, in1} {
+	for _, iv := range all {
 		if _, err := sequential(ctx, iv, warmup); err != nil {
 			return nil, fmt.Errorf("warm-up of %s: %w", iv.url, err)
 		}
 	}
-	var latLP, latBase, latIn []time.Duration
-	var cpuLP, cpuBase cpuSample
+	lat := make([][]time.Duration, len(ivs))
+	var latBase, latIn []time.Duration
 	for i := range c.rounds {
 		per := c.n / c.rounds
 		if i == c.rounds-1 {
 			per = c.n - per*(c.rounds-1)
 		}
-		before := sampleCPU(srv.pid())
-		l, err := sequential(ctx, lp1, per)
-		if err != nil {
-			return nil, fmt.Errorf("lambdaplane: %w", err)
+		for j, iv := range ivs {
+			fr := r.fns[j]
+			before := sampleCPU(srv.pid())
+			l, err := sequential(ctx, iv, per)
+			if err != nil {
+				return nil, fmt.Errorf("lambdaplane, %s: %w", fr.fn.label, err)
+			}
+			fr.cpu1 = fr.cpu1.add(sampleCPU(srv.pid()).sub(before))
+			lat[j] = append(lat[j], l...)
 		}
-		cpuLP = cpuLP.add(sampleCPU(srv.pid()).sub(before))
-		latLP = append(latLP, l...)
 
-		before = sampleCPU(echo.pid())
-		if l, err = sequential(ctx, base1, per); err != nil {
+		before := sampleCPU(echo.pid())
+		l, err := sequential(ctx, base1, per)
+		if err != nil {
 			return nil, fmt.Errorf("baseline: %w", err)
 		}
-		cpuBase = cpuBase.add(sampleCPU(echo.pid()).sub(before))
+		r.cpu1Base = r.cpu1Base.add(sampleCPU(echo.pid()).sub(before))
 		latBase = append(latBase, l...)
 
 		if l, err = sequential(ctx, in1, per); err != nil {
@@ -215,37 +245,44 @@ func measure(ctx context.Context, c config, srv *server, art *artifacts) (*resul
 		}
 		latIn = append(latIn, l...)
 	}
-	r.warmLP, r.warmBase, r.warmInProcess = summarize(latLP), summarize(latBase), summarize(latIn)
-	r.cpu1LP, r.cpu1Base = cpuLP, cpuBase
-
-	progress("throughput at concurrency %d: %s warm-up, then %s each", c.concurrency, c.warmup, c.duration)
-	lpN := lambdaInvoker(srv.url, fn, c.concurrency)
-	baseN := newInvoker(echo.url, false, c.concurrency)
-	if w := concurrent(ctx, lpN, c.concurrency, c.warmup); w.firstErr != nil && w.ok == 0 {
-		return nil, fmt.Errorf("lambdaplane warm-up at concurrency %d: %w", c.concurrency, w.firstErr)
+	for j, fr := range r.fns {
+		fr.warm = summarize(lat[j])
 	}
-	before := sampleCPU(srv.pid())
-	r.tputLP = concurrent(ctx, lpN, c.concurrency, c.duration)
-	r.cpuTputLP = sampleCPU(srv.pid()).sub(before)
-	r.envs = walkTree(srv.pid()).bootstraps
+	r.warmBase, r.warmInProcess = summarize(latBase), summarize(latIn)
+
+	for _, fr := range r.fns {
+		progress("throughput of %s at concurrency %d: %s warm-up, then %s", fr.fn.label, c.concurrency, c.warmup, c.duration)
+		iv := lambdaInvoker(srv.url, fr.fn.name, c.concurrency)
+		if w := concurrent(ctx, iv, c.concurrency, c.warmup); w.firstErr != nil && w.ok == 0 {
+			return nil, fmt.Errorf("lambdaplane warm-up of %s at concurrency %d: %w", fr.fn.label, c.concurrency, w.firstErr)
+		}
+		before := sampleCPU(srv.pid())
+		fr.tput = concurrent(ctx, iv, c.concurrency, c.duration)
+		fr.cpuTput = sampleCPU(srv.pid()).sub(before)
+		fr.envs = environments(srv.pid(), fr.fn.name)
+	}
+	progress("throughput of the baseline at concurrency %d: %s warm-up, then %s", c.concurrency, c.warmup, c.duration)
+	baseN := newInvoker(echo.url, false, c.concurrency)
 	concurrent(ctx, baseN, c.concurrency, c.warmup)
-	before = sampleCPU(echo.pid())
+	before := sampleCPU(echo.pid())
 	r.tputBase = concurrent(ctx, baseN, c.concurrency, c.duration)
 	r.cpuTputBase = sampleCPU(echo.pid()).sub(before)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 
-	progress("cold start: %d new functions, %d bare starts of the bootstrap", c.cold, c.cold)
-	coldLP, err := coldLambdaplane(ctx, ctl, srv.url, art.zip, c.cold)
-	if err != nil {
-		return nil, err
+	for _, fr := range r.fns {
+		progress("cold start of %s: %d new functions, %d bare starts of its bootstrap", fr.fn.label, c.cold, c.cold)
+		cold, err := coldLambdaplane(ctx, ctl, srv.url, fr.fn, c.cold)
+		if err != nil {
+			return nil, err
+		}
+		coldBase, err := coldBare(ctx, fr.fn.bootstrap, c.cold)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", fr.fn.label, err)
+		}
+		fr.cold, fr.coldBase = summarize(cold), summarize(coldBase)
 	}
-	coldBase, err := coldBare(ctx, art.bootstrap, c.cold)
-	if err != nil {
-		return nil, err
-	}
-	r.coldLP, r.coldBase = summarize(coldLP), summarize(coldBase)
 	return r, nil
 }
 
@@ -255,41 +292,68 @@ func report(out io.Writer, c config, r *results) {
 	fmt.Fprintf(out, "isolation: %s\n\n", r.isolation)
 
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "metric\tlambdaplane\tbaseline\tratio\ttarget\tresult\t")
+	fmt.Fprintln(tw, "function\tmetric\tlambdaplane\tbaseline\tratio\ttarget\tresult\t")
 	ratio := func(a, b time.Duration) float64 { return float64(a) / float64(b) }
-	w50 := ratio(r.warmLP.p50, r.warmBase.p50)
-	fmt.Fprintf(tw, "warm invoke c=1 p50\t%s\t%s\t%.2fx\t<= 3x baseline\t%s\t\n", ms(r.warmLP.p50), ms(r.warmBase.p50), w50, verdict(w50 <= 3))
-	fmt.Fprintf(tw, "warm invoke c=1 p99\t%s\t%s\t%.2fx\t\t\t\n", ms(r.warmLP.p99), ms(r.warmBase.p99), ratio(r.warmLP.p99, r.warmBase.p99))
-	lpRate, baseRate := r.tputLP.rate(), r.tputBase.rate()
-	fmt.Fprintf(tw, "throughput c=%d\t%.0f/s\t%.0f/s\t%.2fx\t>= 10000/s\t%s\t\n", c.concurrency, lpRate, baseRate, lpRate/baseRate, verdict(lpRate >= 10000))
-	fmt.Fprintf(tw, "cold start p50\t%s\t%s\t%.2fx\t< 10ms\t%s\t\n", ms(r.coldLP.p50), ms(r.coldBase.p50), ratio(r.coldLP.p50, r.coldBase.p50), verdict(r.coldLP.p50 < 10*time.Millisecond))
-	fmt.Fprintf(tw, "cold start p99\t%s\t%s\t%.2fx\t\t\t\n", ms(r.coldLP.p99), ms(r.coldBase.p99), ratio(r.coldLP.p99, r.coldBase.p99))
+	baseRate := r.tputBase.rate()
+	for i, fr := range r.fns {
+		// The targets are about lambdaplane's own cost, which only the first
+		// (lean) function leaves visible; the others are for reference.
+		target := func(t string, met bool) string {
+			if i > 0 {
+				return "(reference)\t"
+			}
+			return t + "\t" + verdict(met)
+		}
+		name := fr.fn.label
+		w50 := ratio(fr.warm.p50, r.warmBase.p50)
+		fmt.Fprintf(tw, "%s\twarm invoke c=1 p50\t%s\t%s\t%.2fx\t%s\t\n", name, ms(fr.warm.p50), ms(r.warmBase.p50), w50, target("<= 3x baseline", w50 <= 3))
+		fmt.Fprintf(tw, "%s\twarm invoke c=1 p99\t%s\t%s\t%.2fx\t\t\t\n", name, ms(fr.warm.p99), ms(r.warmBase.p99), ratio(fr.warm.p99, r.warmBase.p99))
+		rate := fr.tput.rate()
+		fmt.Fprintf(tw, "%s\tthroughput c=%d\t%.0f/s\t%.0f/s\t%.2fx\t%s\t\n", name, c.concurrency, rate, baseRate, rate/baseRate, target(">= 10000/s", rate >= 10000))
+		fmt.Fprintf(tw, "%s\tcold start p50\t%s\t%s\t%.2fx\t%s\t\n", name, ms(fr.cold.p50), ms(fr.coldBase.p50), ratio(fr.cold.p50, fr.coldBase.p50), target("< 10ms", fr.cold.p50 < 10*time.Millisecond))
+		fmt.Fprintf(tw, "%s\tcold start p99\t%s\t%s\t%.2fx\t\t\t\n", name, ms(fr.cold.p99), ms(fr.coldBase.p99), ratio(fr.cold.p99, fr.coldBase.p99))
+	}
 	tw.Flush()
 
-	n1 := int64(c.n)
-	lp1, b1 := r.cpu1LP.perOp(n1), r.cpu1Base.perOp(n1)
-	lpN, bN := r.cpuTputLP.perOp(r.tputLP.ok), r.cpuTputBase.perOp(r.tputBase.ok)
-	fmt.Fprintf(out, "\nCPU per invoke: bench client | server | execution environments\n")
-	fmt.Fprintf(out, "  c=1:  lambdaplane %s | %s | %s   baseline %s | %s\n",
-		us(lp1.self), us(lp1.server), us(lp1.functions), us(b1.self), us(b1.server))
-	fmt.Fprintf(out, "  c=%d: lambdaplane %s | %s | %s   baseline %s | %s\n", c.concurrency,
-		us(lpN.self), us(lpN.server), us(lpN.functions), us(bN.self), us(bN.server))
 	cores := runtime.NumCPU()
-	fmt.Fprintf(out, "other processes' share of the machine while measuring: c=1 %.0f%% (lambdaplane) %.0f%% (baseline), c=%d %.0f%% %.0f%%\n",
-		100*r.cpu1LP.otherShare(cores), 100*r.cpu1Base.otherShare(cores), c.concurrency,
-		100*r.cpuTputLP.otherShare(cores), 100*r.cpuTputBase.otherShare(cores))
-	fmt.Fprintf(out, "baseline: echo server in its own process; with client and server in one process the round trip is p50 %s, p99 %s\n",
-		ms(r.warmInProcess.p50), ms(r.warmInProcess.p99))
-	fmt.Fprintf(out, "client SigV4 signing alone: %s per request (included in lambdaplane's numbers, not the baseline's)\n", us(r.signCost))
-	fmt.Fprintf(out, "samples: %d invokes each at c=1, %s each at c=%d (lambdaplane ran %d environments), %d cold starts each (p99 of so few is about their maximum)\n",
-		c.n, c.duration, c.concurrency, r.envs, c.cold)
-	for _, t := range []struct {
-		name string
-		r    throughputResult
-	}{{"lambdaplane", r.tputLP}, {"baseline", r.tputBase}} {
-		if t.r.failed > 0 {
-			fmt.Fprintf(out, "%s: %d invokes failed at c=%d (first: %v)\n", t.name, t.r.failed, c.concurrency, t.r.firstErr)
+	fmt.Fprintf(out, "\nCPU per invoke (bench client | server | execution environments), and other processes' share of the machine meanwhile:\n")
+	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	cpuRow := func(name string, one cpuSample, n1 int64, many cpuSample, nN int64, envs bool) {
+		a, b := one.perOp(n1), many.perOp(nN)
+		cols := func(s cpuSample) string {
+			if envs {
+				return fmt.Sprintf("%s | %s | %s", us(s.self), us(s.server), us(s.functions))
+			}
+			return fmt.Sprintf("%s | %s", us(s.self), us(s.server))
 		}
+		fmt.Fprintf(tw, "  %s\tc=1: %s\tc=%d: %s\tothers %.0f%% / %.0f%%\t\n", name, cols(a), c.concurrency, cols(b),
+			100*one.otherShare(cores), 100*many.otherShare(cores))
+	}
+	for _, fr := range r.fns {
+		cpuRow(fr.fn.label, fr.cpu1, int64(c.n), fr.cpuTput, fr.tput.ok, true)
+	}
+	cpuRow("baseline", r.cpu1Base, int64(c.n), r.cpuTputBase, r.tputBase.ok, false)
+	tw.Flush()
+
+	fmt.Fprintf(out, "baseline: one echo server in its own process for both functions' warm and throughput rows; with client and server in one process the round trip is p50 %s, p99 %s\n",
+		ms(r.warmInProcess.p50), ms(r.warmInProcess.p99))
+	fmt.Fprintf(out, "cold-start baseline: fork/exec of the same function's bootstrap against a minimal Runtime API in the bench\n")
+	fmt.Fprintf(out, "client SigV4 signing alone: %s per request (included in lambdaplane's numbers, not the baseline's)\n", us(r.signCost))
+	envs := make([]string, len(r.fns))
+	for i, fr := range r.fns {
+		envs[i] = fmt.Sprintf("%s %d", fr.fn.label, fr.envs)
+	}
+	fmt.Fprintf(out, "samples: %d invokes each at c=1, %s each at c=%d (environments: %s), %d cold starts each (p99 of so few is about their maximum)\n",
+		c.n, c.duration, c.concurrency, strings.Join(envs, ", "), c.cold)
+	for _, fr := range r.fns {
+		reportFailures(out, c, fr.fn.label, fr.tput)
+	}
+	reportFailures(out, c, "baseline", r.tputBase)
+}
+
+func reportFailures(out io.Writer, c config, name string, t throughputResult) {
+	if t.failed > 0 {
+		fmt.Fprintf(out, "%s: %d invokes failed at c=%d (first: %v)\n", name, t.failed, c.concurrency, t.firstErr)
 	}
 }
 

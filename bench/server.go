@@ -53,28 +53,59 @@ func goBuild(root string, env []string, args ...string) error {
 	return nil
 }
 
-// artifacts are what the bench builds before measuring anything.
-type artifacts struct {
-	server    string // the lambdaplane binary
-	bootstrap string // the echo function's bootstrap, for the bare baseline
+// echoFunction is one of the echo functions the bench measures.
+type echoFunction struct {
+	label     string // its rows in the table
+	name      string // its lambdaplane function name, and the prefix of its cold-start functions
+	pkg       string // its Go package
+	tags      string // its build tags
+	bootstrap string // the built binary, for the bare cold-start baseline
 	zip       []byte // the deployment package holding that bootstrap
 }
 
-func build(root, dir string) (*artifacts, error) {
-	a := &artifacts{
-		server:    filepath.Join(dir, "lambdaplane"),
-		bootstrap: filepath.Join(dir, "bootstrap"),
+// echoFunctions are measured in this order; the first is the one the
+// targets are about.
+func echoFunctions() []*echoFunction {
+	return []*echoFunction{
+		{label: "lean echo", name: "lpbench-lean", pkg: "./bench/leanecho"},
+		{label: "aws-lambda-go echo", name: "lpbench-awslg", pkg: "./bench/echofn", tags: "lambda.norpc"},
 	}
+}
+
+// artifacts are what the bench builds before measuring anything.
+type artifacts struct {
+	server string // the lambdaplane binary
+	fns    []*echoFunction
+}
+
+func build(root, dir string) (*artifacts, error) {
+	a := &artifacts{server: filepath.Join(dir, "lambdaplane"), fns: echoFunctions()}
 	if err := goBuild(root, nil, "-o", a.server, "./cmd/lambdaplane"); err != nil {
 		return nil, err
 	}
-	// Built the way Lambda's documentation builds a Go function for
-	// provided.al2023; not stripped, so that perf can name its functions.
-	if err := goBuild(root, []string{"CGO_ENABLED=0"}, "-tags", "lambda.norpc",
-		"-o", a.bootstrap, "./bench/echofn"); err != nil {
-		return nil, err
+	for _, f := range a.fns {
+		// Each in a directory of its own, as both must be named bootstrap:
+		// the name provided.al2023 runs, and the process name the bench
+		// counts environments by.
+		if err := os.Mkdir(filepath.Join(dir, f.name), 0o755); err != nil {
+			return nil, err
+		}
+		f.bootstrap = filepath.Join(dir, f.name, "bootstrap")
+		// Built the way Lambda's documentation builds a Go function for
+		// provided.al2023; not stripped, so that perf can name its functions.
+		if err := goBuild(root, []string{"CGO_ENABLED=0"}, "-tags", f.tags, "-o", f.bootstrap, f.pkg); err != nil {
+			return nil, err
+		}
+		var err error
+		if f.zip, err = zipBootstrap(f.bootstrap); err != nil {
+			return nil, err
+		}
 	}
-	boot, err := os.ReadFile(a.bootstrap)
+	return a, nil
+}
+
+func zipBootstrap(path string) ([]byte, error) {
+	boot, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -92,8 +123,7 @@ func build(root, dir string) (*artifacts, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.zip = buf.Bytes()
-	return a, nil
+	return buf.Bytes(), nil
 }
 
 // server is one `lambdaplane serve` process started by the bench.
