@@ -186,9 +186,7 @@ func serve(args []string) error {
 		Launcher:    launcher(rts),
 		SharedPaths: []string{filepath.Join(o.dataDir, "runtimes"), o.sdkDir},
 		Logger:      log,
-		LogSink: func(spec *sandbox.Spec, line []byte) {
-			log.Debug("function output", "function", spec.FunctionName, "line", string(line))
-		},
+		LogSink:     functionOutput(log),
 	})
 	if err != nil {
 		return err
@@ -224,6 +222,17 @@ func serve(args []string) error {
 	defer stop()
 	log.Info("lambdaplane serving", "listen", ln.Addr().String(), "dataDir", o.dataDir, "isolation", isolate, "version", version)
 	return gw.Serve(ctx, ln)
+}
+
+// functionOutput logs what functions print at debug level; it runs for every
+// line on the invoke path, so it does nothing unless debug is on.
+func functionOutput(log *slog.Logger) sandbox.LogSink {
+	if !log.Enabled(context.Background(), slog.LevelDebug) {
+		return nil
+	}
+	return func(spec *sandbox.Spec, line []byte) {
+		log.Debug("function output", "function", spec.FunctionName, "line", string(line))
+	}
 }
 
 // launcher adapts the runtime catalogue to the sandbox.

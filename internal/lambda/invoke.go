@@ -254,9 +254,23 @@ func logStreamName(version string) string {
 
 // newTraceID makes an X-Ray trace header value for the invocation.
 func newTraceID() string {
-	var b [12]byte
-	crand.Read(b[:])
-	var p [8]byte
-	crand.Read(p[:])
-	return fmt.Sprintf("Root=1-%08x-%s;Parent=%s;Sampled=0", time.Now().Unix(), hex.EncodeToString(b[:]), hex.EncodeToString(p[:]))
+	var r [20]byte
+	crand.Read(r[:])
+	buf := make([]byte, 0, 76)
+	buf = append(buf, "Root=1-"...)
+	buf = appendHex8(buf, uint32(time.Now().Unix()))
+	buf = append(buf, '-')
+	buf = hex.AppendEncode(buf, r[:12])
+	buf = append(buf, ";Parent="...)
+	buf = hex.AppendEncode(buf, r[12:])
+	buf = append(buf, ";Sampled=0"...)
+	return string(buf)
+}
+
+func appendHex8(b []byte, v uint32) []byte {
+	const digits = "0123456789abcdef"
+	for shift := 28; shift >= 0; shift -= 4 {
+		b = append(b, digits[v>>uint(shift)&0xf])
+	}
+	return b
 }

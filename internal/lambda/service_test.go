@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -445,5 +446,12 @@ func TestIdleEnvironmentsAreReaped(t *testing.T) {
 	}
 	if h.sb.started.Load() != 2 {
 		t.Fatalf("started %d environments, want a new one after the reap", h.sb.started.Load())
+	}
+}
+
+func TestTraceIDFormat(t *testing.T) {
+	id := newTraceID()
+	if !regexp.MustCompile(`^Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0$`).MatchString(id) {
+		t.Fatalf("trace id %q", id)
 	}
 }

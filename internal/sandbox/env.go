@@ -163,7 +163,7 @@ func (e *env) ID() string { return e.id }
 
 // freezeGrace is how long a runtime waits for work before its environment is
 // frozen.
-const freezeGrace = 2 * time.Millisecond
+const freezeGrace = 10 * time.Millisecond
 
 // scheduleFreeze arms the freeze of a parked environment. Callers hold e.mu.
 func (e *env) scheduleFreeze() {
