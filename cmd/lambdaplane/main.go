@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -143,6 +144,11 @@ func serve(args []string) error {
 	o, err := parseServe(args, os.Stderr)
 	if err != nil {
 		return err
+	}
+	if os.Getenv("GOGC") == "" {
+		// The server's live heap is small and the invoke path allocates per
+		// request; collecting less often buys throughput for little memory.
+		debug.SetGCPercent(400)
 	}
 	log, err := newLogger(o.logLevel)
 	if err != nil {
