@@ -161,7 +161,8 @@ func compileCondition(c *Condition, vars bool) cond {
 // a policy variable in it could not be resolved: AWS then treats the statement
 // as not applying at all.
 func (c *cond) eval(st *evalState) (bool, bool) {
-	vals := st.values(c.key, c.lower)
+	var buf [1]string
+	vals := st.values(c.key, c.lower, &buf)
 	if c.op == opNull {
 		present := len(vals) > 0
 		for _, wantNull := range c.nulls {
@@ -228,9 +229,9 @@ func (c *cond) eval(st *evalState) (bool, bool) {
 func (c *cond) matchOne(v string, st *evalState) (bool, bool) {
 	switch c.op {
 	case opStringEquals, opStringLike:
-		return matchAny(c.pats, v, false, st)
+		return matchAny(c.pats, v, caseExact, st)
 	case opStringEqualsIgnoreCase, opBool:
-		return matchAny(c.pats, v, true, st)
+		return matchAny(c.pats, v, caseFold, st)
 	case opArn:
 		for i := range c.arns {
 			m, ok := c.arns[i].match(v, st)
@@ -287,9 +288,9 @@ func (c *cond) matchOne(v string, st *evalState) (bool, bool) {
 	return false, true
 }
 
-func matchAny(pats []pattern, v string, fold bool, st *evalState) (bool, bool) {
+func matchAny(pats []pattern, v string, mode caseMode, st *evalState) (bool, bool) {
 	for i := range pats {
-		m, ok := pats[i].match(v, fold, st)
+		m, ok := pats[i].match(v, mode, st)
 		if !ok {
 			return false, false
 		}

@@ -28,11 +28,13 @@ func (c Context) Get(key string) []string {
 }
 
 func (c Context) get(key, lower string) []string {
-	if v, ok := c[key]; ok {
-		return v
-	}
 	if v, ok := c[lower]; ok {
 		return v
+	}
+	if key != lower {
+		if v, ok := c[key]; ok {
+			return v
+		}
 	}
 	for k, v := range c {
 		if strings.EqualFold(k, key) {
@@ -43,22 +45,26 @@ func (c Context) get(key, lower string) []string {
 }
 
 // evalState is what one Evaluate call needs while it walks the policies. It
-// lives on Evaluate's stack; the one-element buffer lets a derived key be
-// returned as a slice without allocating.
+// lives on Evaluate's stack.
 type evalState struct {
 	req      *Request
-	one      [1]string
 	boundary bool // the principal has a permissions boundary
+	record   bool // collect Decision.Matched
+	// The request's resource split into ARN parts, once, on first use.
+	resParts [6]string
+	resSplit bool
 }
 
-// values returns the request's values for a condition key.
-func (st *evalState) values(key, lower string) []string {
+// values returns the request's values for a condition key. A derived key's
+// value is put in buf, which the caller keeps on its stack, so that no
+// allocation is needed and nothing of st escapes.
+func (st *evalState) values(key, lower string, buf *[1]string) []string {
 	if v := st.req.Context.get(key, lower); v != nil {
 		return v
 	}
 	if d, ok := st.derived(lower); ok {
-		st.one[0] = d
-		return st.one[:]
+		buf[0] = d
+		return buf[:]
 	}
 	return nil
 }

@@ -1,6 +1,9 @@
 package policy
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Request is one authorization question: may Principal perform Action on
 // Resource?
@@ -151,10 +154,21 @@ type verdict struct {
 //     must allow;
 //  5. everything else is implicitly denied.
 //
-// Service and anonymous callers have no identity side: only the resource-based
-// policy can allow them.
+// Service, federated and anonymous callers have no identity side: only the
+// resource-based policy can allow them.
 func Evaluate(req Request, in Inputs) Decision {
-	st := evalState{req: &req, boundary: in.PermissionsBoundary != nil}
+	return evaluate(&req, &in, true)
+}
+
+// Check decides like Evaluate but leaves Decision.Matched nil. It allocates
+// nothing, for the authorization that runs on every API call; Evaluate is for
+// callers that show which statements decided (SimulatePrincipalPolicy).
+func Check(req Request, in Inputs) Decision {
+	return evaluate(&req, &in, false)
+}
+
+func evaluate(req *Request, in *Inputs, record bool) Decision {
+	st := evalState{req: req, boundary: in.PermissionsBoundary != nil, record: record}
 	var d Decision
 	id := st.evalList(in.Identity, IdentityPolicy, &d)
 	var bd, ss, rs, ep verdict
@@ -182,7 +196,7 @@ func Evaluate(req Request, in Inputs) Decision {
 		}
 	}
 	d.keep(Allow)
-	d.Reason = st.decide(&in, id, bd, ss, rs, ep)
+	d.Reason = st.decide(in, id, bd, ss, rs, ep)
 	d.Allowed = d.Reason == Allowed
 	return d
 }
@@ -284,6 +298,9 @@ func (st *evalState) evalPolicy(p *Policy, kind PolicyKind, d *Decision) verdict
 				v.grant = g
 			}
 		}
+		if !st.record {
+			continue
+		}
 		if d.Matched == nil {
 			d.Matched = make([]StatementRef, 0, 4)
 		}
@@ -299,7 +316,7 @@ func (st *evalState) applies(s *Statement, principals bool) (grant, bool) {
 	if !c.matchAction(st.req.Action) {
 		return grantNone, false
 	}
-	if !c.matchResource(st.req.Resource, st) {
+	if !c.matchResource(st) {
 		return grantNone, false
 	}
 	g := grantDirect
@@ -348,7 +365,7 @@ func compileStatement(s *Statement, vars bool) {
 		acts, c.notAction = s.NotAction, true
 	}
 	for _, a := range acts {
-		c.actions = append(c.actions, compilePattern(a, true, false))
+		c.actions = append(c.actions, compilePattern(strings.ToLower(a), true, false))
 	}
 	res := s.Resource
 	switch {
@@ -378,19 +395,25 @@ func compileStatement(s *Statement, vars bool) {
 // matchAction compares case-insensitively, as IAM does for actions.
 func (c *compiled) matchAction(action string) bool {
 	for i := range c.actions {
-		if m, _ := c.actions[i].match(action, true, nil); m {
+		if m, _ := c.actions[i].match(action, caseLower, nil); m {
 			return !c.notAction
 		}
 	}
 	return c.notAction
 }
 
-func (c *compiled) matchResource(resource string, st *evalState) bool {
+func (c *compiled) matchResource(st *evalState) bool {
 	if c.noResource {
 		return true
 	}
 	for i := range c.resources {
-		m, resolved := c.resources[i].match(resource, st)
+		if c.resources[i].all {
+			return !c.notResource
+		}
+		if !st.resSplit {
+			st.resParts, st.resSplit = splitARN(st.req.Resource), true
+		}
+		m, resolved := c.resources[i].matchParts(&st.resParts, st)
 		if !resolved {
 			// A resource whose variable has no value matches nothing.
 			continue

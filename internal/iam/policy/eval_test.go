@@ -232,9 +232,9 @@ func TestBoundaryAndSessionPolicies(t *testing.T) {
 	}
 	in := Inputs{Identity: []*Policy{identity}, PermissionsBoundary: boundary, Session: []*Policy{sessA, sessB}}
 	for action, want := range map[string]Reason{
-		"s3:GetObject":    Allowed,
-		"s3:PutObject":    Allowed, // any of the session policies
-		"s3:DeleteObject": NoSessionAllow,
+		"s3:GetObject":     Allowed,
+		"s3:PutObject":     Allowed, // any of the session policies
+		"s3:DeleteObject":  NoSessionAllow,
 		"ec2:RunInstances": NoBoundaryAllow,
 	} {
 		d := Evaluate(req(action), in)
@@ -501,16 +501,39 @@ func TestContext(t *testing.T) {
 		t.Fatalf("Get = %v", got)
 	}
 	st := &evalState{req: &Request{Principal: session}}
-	if got := st.values("aws:PrincipalArn", "aws:principalarn"); len(got) != 1 || got[0] != session.RoleARN {
+	if got := st.values("aws:PrincipalArn", "aws:principalarn", new([1]string)); len(got) != 1 || got[0] != session.RoleARN {
 		t.Errorf("aws:PrincipalArn of a session = %v", got)
 	}
 	noPath := session
 	noPath.RoleARN = ""
 	st.req.Principal = noPath
-	if got := st.values("aws:PrincipalArn", "aws:principalarn"); len(got) != 1 || got[0] != "arn:aws:iam::123456789012:role/examplerole" {
+	if got := st.values("aws:PrincipalArn", "aws:principalarn", new([1]string)); len(got) != 1 || got[0] != "arn:aws:iam::123456789012:role/examplerole" {
 		t.Errorf("aws:PrincipalArn of a session without RoleARN = %v", got)
 	}
-	if got := st.values("aws:username", "aws:username"); got != nil {
+	if got := st.values("aws:username", "aws:username", new([1]string)); got != nil {
 		t.Errorf("a session has aws:username %v", got)
+	}
+}
+
+// A parsed policy is shared by every request; Evaluate must not write to it.
+func TestConcurrentEvaluate(t *testing.T) {
+	identity := mustParse(t, KindIdentity, readOnlyLike)
+	endpoint := mustParse(t, KindEndpoint, seedEndpointPolicy)
+	req := Request{Principal: myUser, Action: "lambda:InvokeFunction", Resource: "arn:aws:lambda:us-east-2:123456789012:function:my-function:1"}
+	done := make(chan bool)
+	for g := 0; g < 4; g++ {
+		go func() {
+			ok := true
+			for i := 0; i < 200; i++ {
+				ok = ok && Evaluate(req, Inputs{Identity: []*Policy{identity}, Endpoint: endpoint}).Allowed &&
+					Check(req, Inputs{Identity: []*Policy{identity}, Endpoint: endpoint}).Allowed
+			}
+			done <- ok
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if !<-done {
+			t.Error("a concurrent evaluation was denied")
+		}
 	}
 }

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"math/rand"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -28,8 +29,9 @@ func TestActionMatching(t *testing.T) {
 		{"ec2:Describe*", "ec2:CreateVpc", false},
 	}
 	for _, c := range cases {
-		p := compilePattern(c.pat, true, false)
-		if got, _ := p.match(c.action, true, nil); got != c.want {
+		s := Statement{Action: []string{c.pat}}
+		compileStatement(&s, false)
+		if got := s.c.matchAction(c.action); got != c.want {
 			t.Errorf("%q matches %q = %v, want %v", c.pat, c.action, got, c.want)
 		}
 	}
@@ -57,7 +59,7 @@ func TestGlobMatching(t *testing.T) {
 	}
 	for _, c := range cases {
 		p := compilePattern(c.pat, true, false)
-		if got, _ := p.match(c.s, false, nil); got != c.want {
+		if got, _ := p.match(c.s, caseExact, nil); got != c.want {
 			t.Errorf("%q matches %q = %v, want %v", c.pat, c.s, got, c.want)
 		}
 	}
@@ -122,7 +124,7 @@ func TestPolicyVariables(t *testing.T) {
 	}
 	for _, c := range cases {
 		p := compilePattern(c.pat, true, true)
-		got, ok := p.match(c.s, false, st)
+		got, ok := p.match(c.s, caseExact, st)
 		if got != c.want || ok != c.ok {
 			t.Errorf("%q matches %q = %v,%v, want %v,%v", c.pat, c.s, got, ok, c.want, c.ok)
 		}
@@ -130,7 +132,7 @@ func TestPolicyVariables(t *testing.T) {
 	// A substituted value is literal text even if it holds wildcards.
 	st.req.Context["aws:principaltag/team"] = []string{"*"}
 	p := compilePattern("${aws:PrincipalTag/team}", true, true)
-	if got, _ := p.match("anything", false, st); got {
+	if got, _ := p.match("anything", caseExact, st); got {
 		t.Error("a substituted * acted as a wildcard")
 	}
 	// Resource elements read variables only in the resource part.
@@ -192,8 +194,47 @@ func TestARNPartsAreSeparate(t *testing.T) {
 			t.Fatalf("star across parts %d..%d: %q matches %q", i, j, pat, value)
 		}
 		glob := compilePattern(pat, true, false)
-		if m, _ := glob.match(value, false, nil); !m {
+		if m, _ := glob.match(value, caseExact, nil); !m {
 			t.Fatalf("as a plain glob %q should match %q", pat, value)
+		}
+	}
+}
+
+// Property: the glob matcher (with its shortcuts for exact, prefix and "*"
+// patterns) agrees with a regular expression on random patterns.
+func TestGlobAgainstRegexp(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	gen := func(alpha string, n int) string {
+		b := make([]byte, rng.Intn(n+1))
+		for i := range b {
+			b[i] = alpha[rng.Intn(len(alpha))]
+		}
+		return string(b)
+	}
+	for iter := 0; iter < 20000; iter++ {
+		pat, s := gen("ab*?:", 7), gen("abAB:", 9)
+		var re strings.Builder
+		re.WriteString("(?s)^")
+		for _, c := range pat {
+			switch c {
+			case '*':
+				re.WriteString(".*")
+			case '?':
+				re.WriteString(".")
+			default:
+				re.WriteString(regexp.QuoteMeta(string(c)))
+			}
+		}
+		re.WriteString("$")
+		want := regexp.MustCompile(re.String()).MatchString(s)
+		p := compilePattern(pat, true, false)
+		if got, _ := p.match(s, caseExact, nil); got != want {
+			t.Fatalf("%q matches %q = %v, want %v", pat, s, got, want)
+		}
+		wantFold := regexp.MustCompile("(?i)" + re.String()).MatchString(s)
+		lp := compilePattern(strings.ToLower(pat), true, false)
+		if got, _ := lp.match(s, caseLower, nil); got != wantFold {
+			t.Fatalf("%q matches %q case-insensitively = %v, want %v", pat, s, got, wantFold)
 		}
 	}
 }

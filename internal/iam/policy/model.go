@@ -12,6 +12,8 @@ package policy
 import (
 	"bytes"
 	"encoding/json"
+	"sort"
+	"strings"
 )
 
 // The two policy language versions IAM accepts in the Version element.
@@ -225,4 +227,49 @@ func writeJSONString(b *bytes.Buffer, s string) {
 	// json.Marshal of a string cannot fail; HTML escaping is harmless here.
 	enc, _ := json.Marshal(s)
 	b.Write(enc)
+}
+
+// ContextKeys lists the condition keys the policy reads, in the keys of its
+// Condition elements and in its policy variables: each key once (compared
+// case-insensitively, in the spelling first met), sorted. It is what
+// GetContextKeysForCustomPolicy reports and what SimulatePrincipalPolicy asks
+// callers to supply.
+func (p *Policy) ContextKeys() []string {
+	seen := map[string]bool{}
+	var keys []string
+	add := func(k string) {
+		if l := strings.ToLower(k); !seen[l] {
+			seen[l] = true
+			keys = append(keys, k)
+		}
+	}
+	addVars := func(pt *pattern) {
+		for _, t := range pt.toks {
+			if t.kind == tokVar {
+				add(t.key)
+			}
+		}
+	}
+	for i := range p.Statements {
+		c := &p.Statements[i].c
+		for j := range c.resources {
+			for k := range c.resources[j].segs {
+				addVars(&c.resources[j].segs[k])
+			}
+		}
+		for j := range c.conds {
+			cd := &c.conds[j]
+			add(cd.key)
+			for k := range cd.pats {
+				addVars(&cd.pats[k])
+			}
+			for k := range cd.arns {
+				for m := range cd.arns[k].segs {
+					addVars(&cd.arns[k].segs[m])
+				}
+			}
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool { return strings.ToLower(keys[i]) < strings.ToLower(keys[j]) })
+	return keys
 }

@@ -107,7 +107,7 @@ func ParseAs(doc string, kind Kind) (*Policy, error) {
 	return p, nil
 }
 
-var errSyntax = &ParseError{Message: msgSyntax}
+func errSyntax() *ParseError { return &ParseError{Message: msgSyntax} }
 
 func decode(doc string, kind Kind) (*Policy, []string, error) {
 	dec := json.NewDecoder(strings.NewReader(doc))
@@ -115,19 +115,23 @@ func decode(doc string, kind Kind) (*Policy, []string, error) {
 	var v any
 	err := dec.Decode(&v)
 	if err == nil {
-		if _, terr := dec.Token(); terr != io.EOF {
-			err = fmt.Errorf("data after the document")
+		// Anything after the document makes it invalid JSON too.
+		_, err = dec.Token()
+		if err == io.EOF {
+			err = nil
+		} else if err == nil {
+			err = errSyntax()
 		}
 	}
 	if err != nil {
 		if kind == KindTrust {
 			return nil, nil, &ParseError{Message: msgInvalidJSONTrust}
 		}
-		return nil, nil, errSyntax
+		return nil, nil, errSyntax()
 	}
 	top, ok := v.(map[string]any)
 	if !ok {
-		return nil, nil, errSyntax
+		return nil, nil, errSyntax()
 	}
 	p := &Policy{}
 	var stmts []any
@@ -136,13 +140,13 @@ func decode(doc string, kind Kind) (*Policy, []string, error) {
 		case "Version":
 			s, ok := val.(string)
 			if !ok || (s != Version2012 && s != Version2008) {
-				return nil, nil, errSyntax
+				return nil, nil, errSyntax()
 			}
 			p.Version = s
 		case "Id":
 			s, ok := val.(string)
 			if !ok {
-				return nil, nil, errSyntax
+				return nil, nil, errSyntax()
 			}
 			p.ID = s
 		case "Statement":
@@ -153,25 +157,25 @@ func decode(doc string, kind Kind) (*Policy, []string, error) {
 				stmts = sv
 			}
 			if len(stmts) == 0 {
-				return nil, nil, errSyntax
+				return nil, nil, errSyntax()
 			}
 		default:
-			return nil, nil, errSyntax
+			return nil, nil, errSyntax()
 		}
 	}
 	if stmts == nil {
-		return nil, nil, errSyntax
+		return nil, nil, errSyntax()
 	}
 	p.Statements = make([]Statement, len(stmts))
 	effects := make([]string, len(stmts))
 	for i, raw := range stmts {
 		m, ok := raw.(map[string]any)
 		if !ok {
-			return nil, nil, errSyntax
+			return nil, nil, errSyntax()
 		}
 		e, ok := decodeStatement(m, &p.Statements[i])
 		if !ok {
-			return nil, nil, errSyntax
+			return nil, nil, errSyntax()
 		}
 		effects[i] = e
 	}
@@ -510,10 +514,10 @@ func trustActions(s *Statement) bool {
 		if len(a) < 4 || !strings.EqualFold(a[:4], "sts:") {
 			return false
 		}
-		pat := compilePattern(a, true, false)
+		pat := compilePattern(strings.ToLower(a), true, false)
 		ok := false
 		for _, name := range assumeRoleActions {
-			if m, _ := pat.match(name, true, nil); m {
+			if m, _ := pat.match(name, caseLower, nil); m {
 				ok = true
 				break
 			}

@@ -406,3 +406,18 @@ func samePolicy(a, b *Policy) bool {
 	}
 	return true
 }
+
+func TestContextKeys(t *testing.T) {
+	p := mustParse(t, KindIdentity, `{"Version":"2012-10-17","Statement":[
+	  {"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::b/${aws:username}/*",
+	   "Condition":{"StringLike":{"s3:prefix":"home/${aws:username}/*"},"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}},
+	  {"Effect":"Deny","Action":"s3:*","Resource":"*","Condition":{"Bool":{"AWS:SecureTransport":"false"},"ArnNotLike":{"aws:PrincipalArn":"arn:aws:iam::${aws:PrincipalAccount}:role/x"},"Null":{"aws:sourceip":"true"}}}]}`)
+	want := []string{"aws:PrincipalAccount", "aws:PrincipalArn", "AWS:SecureTransport", "aws:SourceIp", "aws:username", "s3:prefix"}
+	if got := p.ContextKeys(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("ContextKeys = %v, want %v", got, want)
+	}
+	old := mustParse(t, KindIdentity, `{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::b/${aws:username}"}}`)
+	if got := old.ContextKeys(); got != nil {
+		t.Fatalf("a 2008-10-17 policy has variables %v", got)
+	}
+}

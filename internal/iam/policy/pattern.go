@@ -11,9 +11,19 @@ import (
 // wildcard.
 type pattern struct {
 	toks []token
-	// all is a pattern consisting of a single "*": it matches anything.
-	all bool
+	// shape lets the common patterns skip the general matcher.
+	shape shape
+	lit   string // the literal of shapeExact and shapePrefix
 }
+
+type shape uint8
+
+const (
+	shapeGeneral shape = iota
+	shapeAll           // "*"
+	shapeExact         // no wildcards, no variables
+	shapePrefix        // a literal followed by one "*", as in "lambda:Get*"
+)
 
 type tokKind uint8
 
@@ -26,9 +36,10 @@ const (
 
 type token struct {
 	kind tokKind
-	// lit is the text of a literal; for a variable, its key in lower case.
+	// lit is the text of a literal; for a variable, its key in lower case,
+	// the form Context.Set stores.
 	lit    string
-	key    string // a variable's key as written, tried first in the Context
+	key    string // a variable's key as written
 	def    string
 	hasDef bool
 }
@@ -37,7 +48,7 @@ type token struct {
 // ${...} is a policy variable (AWS reads them only in 2012-10-17 documents).
 func compilePattern(s string, wildcards, vars bool) pattern {
 	if wildcards && s == "*" {
-		return pattern{all: true, toks: []token{{kind: tokStar}}}
+		return pattern{shape: shapeAll, toks: []token{{kind: tokStar}}}
 	}
 	var p pattern
 	var lit strings.Builder
@@ -89,6 +100,14 @@ func compilePattern(s string, wildcards, vars bool) pattern {
 		}
 	}
 	flush()
+	switch {
+	case len(p.toks) == 0:
+		p.shape = shapeExact
+	case len(p.toks) == 1 && p.toks[0].kind == tokLit:
+		p.shape, p.lit = shapeExact, p.toks[0].lit
+	case len(p.toks) == 2 && p.toks[0].kind == tokLit && p.toks[1].kind == tokStar:
+		p.shape, p.lit = shapePrefix, p.toks[0].lit
+	}
 	return p
 }
 
@@ -110,21 +129,28 @@ func parseVariable(body string) (token, bool) {
 	return t, true
 }
 
-func (p *pattern) hasVars() bool {
-	for i := range p.toks {
-		if p.toks[i].kind == tokVar {
-			return true
-		}
-	}
-	return false
-}
+// caseMode says how a pattern's letters compare with the input's.
+type caseMode uint8
 
-// match reports whether s matches p. fold compares letters case-insensitively.
-// resolved is false when a variable of p has no value in the request (and no
-// default); AWS then treats the whole statement element as not matching.
-func (p *pattern) match(s string, fold bool, st *evalState) (matched, resolved bool) {
-	if p.all {
+const (
+	caseExact caseMode = iota
+	caseFold           // Unicode case folding (StringEqualsIgnoreCase, Bool)
+	// caseLower: the pattern was compiled from lower-cased text and the input
+	// is ASCII, as for actions; the cheapest case-insensitive comparison.
+	caseLower
+)
+
+// match reports whether s matches p. resolved is false when a variable of p
+// has no value in the request (and no default); AWS then treats the whole
+// statement element as not matching.
+func (p *pattern) match(s string, mode caseMode, st *evalState) (matched, resolved bool) {
+	switch p.shape {
+	case shapeAll:
 		return true, true
+	case shapeExact:
+		return len(s) == len(p.lit) && hasPrefixCase(s, p.lit, mode), true
+	case shapePrefix:
+		return hasPrefixCase(s, p.lit, mode), true
 	}
 	toks := p.toks
 	ti, si := 0, 0
@@ -153,7 +179,7 @@ func (p *pattern) match(s string, fold bool, st *evalState) (matched, resolved b
 					}
 					lit = v
 				}
-				if hasPrefixFold(s[si:], lit, fold) {
+				if hasPrefixCase(s[si:], lit, mode) {
 					si += len(lit)
 					ti++
 					continue
@@ -174,14 +200,24 @@ func (p *pattern) match(s string, fold bool, st *evalState) (matched, resolved b
 	}
 }
 
-func hasPrefixFold(s, prefix string, fold bool) bool {
+func hasPrefixCase(s, prefix string, mode caseMode) bool {
 	if len(s) < len(prefix) {
 		return false
 	}
-	if !fold {
-		return s[:len(prefix)] == prefix
+	switch mode {
+	case caseFold:
+		return strings.EqualFold(s[:len(prefix)], prefix)
+	case caseLower:
+		for i := 0; i < len(prefix); i++ {
+			// Only an upper-case input letter may differ from the pattern's
+			// lower-case one; setting bit 0x20 lowers exactly those.
+			if a, b := s[i], prefix[i]; a != b && (a|0x20 != b || b < 'a' || b > 'z') {
+				return false
+			}
+		}
+		return true
 	}
-	return strings.EqualFold(s[:len(prefix)], prefix)
+	return s[:len(prefix)] == prefix
 }
 
 // An arnPattern matches ARNs the way IAM does for Resource elements and the Arn
@@ -220,10 +256,17 @@ func (ap *arnPattern) match(s string, st *evalState) (matched, resolved bool) {
 	if ap.all {
 		return true, true
 	}
-	var segs [6]string
-	splitARN(s, &segs)
+	segs := splitARN(s)
+	return ap.matchParts(&segs, st)
+}
+
+// matchParts matches an ARN already split by splitARN.
+func (ap *arnPattern) matchParts(segs *[6]string, st *evalState) (matched, resolved bool) {
+	if ap.all {
+		return true, true
+	}
 	for i := range ap.segs {
-		m, r := ap.segs[i].match(segs[i], false, st)
+		m, r := ap.segs[i].match(segs[i], caseExact, st)
 		if !r {
 			return false, false
 		}
@@ -255,18 +298,17 @@ func splitARNPattern(s string) []string {
 }
 
 // splitARN splits s into the six ARN parts; parts s does not have are empty.
-func splitARN(s string, segs *[6]string) {
+// It returns the array by value so that s does not escape.
+func splitARN(s string) (segs [6]string) {
 	for i := 0; i < 5; i++ {
 		j := strings.IndexByte(s, ':')
 		if j < 0 {
 			segs[i] = s
-			for k := i + 1; k < 6; k++ {
-				segs[k] = ""
-			}
-			return
+			return segs
 		}
 		segs[i] = s[:j]
 		s = s[j+1:]
 	}
 	segs[5] = s
+	return segs
 }

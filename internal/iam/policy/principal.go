@@ -101,8 +101,7 @@ func classifyAWSPrincipal(v string) awsPrincipal {
 	case isAccountID(v):
 		ap.kind, ap.account = apAccount, v
 	case strings.HasPrefix(v, "arn:aws:iam::") || strings.HasPrefix(v, "arn:aws:sts::"):
-		var segs [6]string
-		splitARN(v, &segs)
+		segs := splitARN(v)
 		if !isAccountID(segs[4]) || segs[3] != "" {
 			return ap
 		}
@@ -157,8 +156,7 @@ func isUniqueID(s string) bool {
 
 // sessionRoleName returns ROLE from arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION.
 func sessionRoleName(arn string) string {
-	var segs [6]string
-	splitARN(arn, &segs)
+	segs := splitARN(arn)
 	rest, ok := strings.CutPrefix(segs[5], "assumed-role/")
 	if !ok {
 		return ""
