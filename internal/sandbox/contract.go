@@ -65,7 +65,9 @@ type Result struct {
 	// of its init phase.
 	Duration     time.Duration
 	InitDuration time.Duration
-	MaxMemoryMB  int
+	// MaxMemoryMB is measured for the REPORT line, so only when the
+	// invocation's log is read (WantLog, or a LogSink is set).
+	MaxMemoryMB int
 	// EnvFailed is true when the environment cannot be used again (timeout,
 	// crash, OOM, init failure); the caller discards it.
 	EnvFailed bool

@@ -79,12 +79,16 @@ type call struct {
 	deadline time.Time
 	begun    time.Time // Invoke was called
 	log      *tail     // nil unless the caller wants the log
+	sinkOn   bool      // a LogSink takes every line
 	done     chan outcome
 
 	// Guarded by env.mu.
 	state   callState
 	started time.Time // delivered to the runtime
 }
+
+// logged says whether anyone reads this invocation's log lines.
+func (c *call) logged() bool { return c.log != nil || c.sinkOn }
 
 // postedInitError is what the runtime sent to /init/error.
 type postedInitError struct {
@@ -428,7 +432,7 @@ func (e *env) Invoke(ctx context.Context, inv Invocation) (Result, error) {
 	defer e.busy.Store(false)
 
 	now := time.Now()
-	c := &call{inv: inv, deadline: inv.Deadline, begun: now, done: make(chan outcome, 1)}
+	c := &call{inv: inv, deadline: inv.Deadline, begun: now, sinkOn: e.m.cfg.LogSink != nil, done: make(chan outcome, 1)}
 	if c.deadline.IsZero() {
 		c.deadline = now.Add(e.spec.Timeout)
 	}
@@ -523,7 +527,7 @@ func (e *env) complete(c *call, o outcome, first bool) Result {
 	started := c.started
 	e.mu.Unlock()
 	dur := end.Sub(started)
-	r := Result{Duration: dur, MaxMemoryMB: e.maxMemoryMB()}
+	r := Result{Duration: dur}
 	switch o.kind {
 	case outResponse:
 		r.Payload = o.payload
@@ -534,11 +538,16 @@ func (e *env) complete(c *call, o outcome, first bool) Result {
 		r.Payload = errorPayload(errTypeResponseTooLarge, responseTooLargeMessage(o.size))
 		r.FunctionError = "Unhandled"
 	}
-	rep := report{reqID: c.inv.RequestID, duration: dur, memoryMB: e.spec.MemoryMB, maxUsedMB: r.MaxMemoryMB}
 	if first {
-		rep.init = e.initDuration
 		r.InitDuration = e.initDuration
 	}
+	if !c.logged() {
+		// Nobody reads this invocation's log: the END and REPORT lines and
+		// the memory reading they need are skipped on the hot path.
+		return r
+	}
+	r.MaxMemoryMB = e.maxMemoryMB()
+	rep := report{reqID: c.inv.RequestID, duration: dur, memoryMB: e.spec.MemoryMB, maxUsedMB: r.MaxMemoryMB, init: r.InitDuration}
 	e.lc.finish(endLine(c.inv.RequestID), rep.line())
 	if c.log != nil {
 		r.Log = c.log.bytes()

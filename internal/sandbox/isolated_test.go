@@ -63,7 +63,7 @@ func TestIsolatedOutOfMemory(t *testing.T) {
 
 	// Within the limit the same function runs fine.
 	e = start(t, m, spec)
-	if _, r := invoke(t, e, `{"op":"alloc","mb":16}`, false); r.FunctionError != "" {
+	if _, r := invoke(t, e, `{"op":"alloc","mb":16}`, true); r.FunctionError != "" {
 		t.Fatalf("16 MB in 64: %+v %s", r, r.Payload)
 	} else if r.MaxMemoryMB < 16 {
 		t.Errorf("MaxMemoryMB %d after allocating 16 MB", r.MaxMemoryMB)

@@ -487,7 +487,9 @@ func (e *env) handleNext(rc *rapiConn) error {
 		close(e.ready)
 	}
 
-	e.lc.switchTo(c.log, startLine(c.inv.RequestID, e.spec.Version))
+	if c.logged() {
+		e.lc.switchTo(c.log, startLine(c.inv.RequestID, e.spec.Version))
+	}
 
 	rc.writeStatusLine(http.StatusOK)
 	rc.writeHeader("Content-Type", "application/json")

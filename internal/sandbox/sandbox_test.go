@@ -225,7 +225,8 @@ func TestEcho(t *testing.T) {
 			e := start(t, m, testSpec())
 			for i := range 3 {
 				payload := fmt.Sprintf(`{"op":"echo","i":%d}`, i)
-				_, r := invoke(t, e, payload, false)
+				// With the log asked for, the REPORT line's memory reading is made.
+				_, r := invoke(t, e, payload, true)
 				if string(r.Payload) != payload || r.FunctionError != "" || r.EnvFailed {
 					t.Fatalf("invoke %d: %+v", i, r)
 				}
