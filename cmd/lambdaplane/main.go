@@ -178,6 +178,10 @@ func serve(args []string) error {
 		return err
 	}
 	defer st.Close()
+	identities, err := iam.New(iam.Options{Store: st, Accounts: accounts, Logger: log})
+	if err != nil {
+		return err
+	}
 
 	rts, err := runtimes.Install(filepath.Join(o.dataDir, "runtimes"), o.sdkDir)
 	if err != nil {
@@ -207,7 +211,8 @@ func serve(args []string) error {
 		Store:          st,
 		CodeDir:        filepath.Join(o.dataDir, "code"),
 		Sandbox:        sb,
-		Creds:          accounts.RootCredentials,
+		Roles:          identities,
+		Authorizer:     identities,
 		EndpointURL:    "http://" + ln.Addr().String(),
 		Logger:         log,
 		EnvIdleTimeout: o.envIdleTimeout,
@@ -219,9 +224,10 @@ func serve(args []string) error {
 	}
 	defer svc.Close()
 
-	gw := gateway.New(gateway.Config{Credentials: accounts, Logger: log})
+	gw := gateway.New(gateway.Config{Credentials: identities, Logger: log})
 	gw.Register(svc.GatewayService())
-	gw.Register(iam.STSService())
+	gw.Register(identities.IAMService())
+	gw.Register(identities.STSService())
 	gw.HandleUnsigned("/_lambdaplane/code/", svc.CodeHandler())
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)

@@ -30,6 +30,7 @@ import (
 	"github.com/lambdaplane/lambdaplane/internal/awswire"
 	"github.com/lambdaplane/lambdaplane/internal/gateway"
 	"github.com/lambdaplane/lambdaplane/internal/iam"
+	"github.com/lambdaplane/lambdaplane/internal/store"
 )
 
 const (
@@ -70,8 +71,12 @@ func newEnv(t *testing.T, opts ...envOpt) *env {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	identities, err := iam.New(iam.Options{Store: store.NewMemory(), Accounts: accounts})
+	if err != nil {
+		t.Fatal(err)
+	}
 	e := &env{t: t, gw: gateway.New(cfg)}
-	e.gw.Register(iam.STSService())
+	e.gw.Register(identities.STSService())
 	e.gw.Register(gateway.Service{SigningName: "lambda", Protocol: awswire.RestJSON, Handler: http.HandlerFunc(e.lambda),
 		MaxBody: 1 << 10, TooLarge: awswire.Errorf(http.StatusRequestEntityTooLarge, "RequestTooLargeException", "Request must be smaller than 1024 bytes for the InvokeFunction operation")})
 	e.gw.Register(gateway.Service{SigningName: "logs", Protocol: awswire.JSON, Handler: http.HandlerFunc(e.record)})

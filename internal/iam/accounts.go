@@ -1,5 +1,8 @@
-// Package iam holds identities: the accounts given with --account and their
-// root credentials, and the STS API that reports who a caller is.
+// Package iam holds identities and decides what they may do: the accounts
+// given with --account and their root credentials, IAM users, groups, roles,
+// managed policies and access keys, STS role sessions, and the IAM and STS
+// APIs over them. Every authorization decision goes through Authorize and
+// the engine in iam/policy.
 package iam
 
 import (
@@ -107,19 +110,4 @@ func (a *Accounts) LookupAccessKey(_ context.Context, accessKeyID string) (gatew
 		return gateway.Credential{}, gateway.ErrUnknownAccessKey
 	}
 	return c, nil
-}
-
-// RootCredentials hands a function its account's root key pair. It stands in
-// for the execution role's session until roles exist; the role ARN is only
-// checked for belonging to the account.
-func (a *Accounts) RootCredentials(_ context.Context, account, roleARN string) (string, string, string, error) {
-	if !strings.HasPrefix(roleARN, "arn:aws:iam::"+account+":role/") {
-		return "", "", "", fmt.Errorf("role %s is not in account %s", roleARN, account)
-	}
-	for key, c := range a.byKey {
-		if c.Principal.Account == account {
-			return key, c.Secret, "", nil
-		}
-	}
-	return "", "", "", fmt.Errorf("no credentials for account %s", account)
 }

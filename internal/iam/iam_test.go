@@ -21,6 +21,7 @@ import (
 
 	"github.com/lambdaplane/lambdaplane/internal/gateway"
 	"github.com/lambdaplane/lambdaplane/internal/iam"
+	"github.com/lambdaplane/lambdaplane/internal/store"
 )
 
 func TestParseAccountSpec(t *testing.T) {
@@ -85,8 +86,12 @@ func newServer(t *testing.T, specs ...iam.AccountSpec) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := gateway.New(gateway.Config{Credentials: accounts})
-	g.Register(iam.STSService())
+	svc, err := iam.New(iam.Options{Store: store.NewMemory(), Accounts: accounts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := gateway.New(gateway.Config{Credentials: svc})
+	g.Register(svc.STSService())
 	srv := httptest.NewServer(g)
 	t.Cleanup(srv.Close)
 	return srv
