@@ -166,7 +166,7 @@ func (h *harness) waitSettled(name, qualifier string) *Config {
 	h.t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		cfg, _, err := h.svc.GetFunction(h.c, name, qualifier)
+		cfg, _, err := h.svc.GetFunction(h.c, "lambda:GetFunction", name, qualifier)
 		if err != nil {
 			h.t.Fatal(err)
 		}

@@ -1,7 +1,10 @@
 package lambda
 
 import (
+	"context"
 	"encoding/base64"
+
+	"github.com/lambdaplane/lambdaplane/internal/gateway"
 
 	"github.com/lambdaplane/lambdaplane/internal/sandbox/runtimes"
 	"sort"
@@ -10,10 +13,13 @@ import (
 	"time"
 )
 
-// caller is who is asking and where.
+// caller is who is asking and where. principal is nil for calls lambdaplane
+// makes itself.
 type caller struct {
-	Account string
-	Region  string
+	Account   string
+	Region    string
+	ctx       context.Context
+	principal *gateway.Principal
 }
 
 // Request inputs, decoded from rest-json bodies. Pointers tell "absent" from
@@ -199,6 +205,15 @@ func (s *Service) CreateFunction(c caller, in *createFunctionInput) (*Config, *F
 	if t.qualifier != "" {
 		return nil, nil, errInvalidParameter("Unsupported function name: %s", in.FunctionName)
 	}
+	if err := s.authorize(c, "lambda:CreateFunction", t); err != nil {
+		return nil, nil, err
+	}
+	if err := s.authorizePassRole(c, in.Role); err != nil {
+		return nil, nil, err
+	}
+	if err := s.checkRole(c, in.Role); err != nil {
+		return nil, nil, err
+	}
 	if in.PackageType == "Image" {
 		return nil, nil, codeFromS3(nil, nil, strPtrIf(true, "image"))
 	}
@@ -323,12 +338,15 @@ func publishedCopy(cfg *Config, n int, description string) *Config {
 }
 
 // GetFunction returns the configuration a name and qualifier select.
-func (s *Service) GetFunction(c caller, name, qualifier string) (*Config, *Function, error) {
+func (s *Service) GetFunction(c caller, action, name, qualifier string) (*Config, *Function, error) {
 	t, err := parseFunctionName(name, c.Account, c.Region, true)
 	if err != nil {
 		return nil, nil, err
 	}
 	if t, err = t.withQualifier(qualifier); err != nil {
+		return nil, nil, err
+	}
+	if err := s.authorize(c, action, t); err != nil {
 		return nil, nil, err
 	}
 	s.mu.RLock()
@@ -347,6 +365,9 @@ func (s *Service) GetFunction(c caller, name, qualifier string) (*Config, *Funct
 
 // ListFunctions pages through an account's functions by name.
 func (s *Service) ListFunctions(c caller, all bool, marker string, maxItems int) ([]Config, []fnID, string, error) {
+	if err := s.authorizeAccount(c, "lambda:ListFunctions"); err != nil {
+		return nil, nil, "", err
+	}
 	maxItems = pageSize(maxItems)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -446,6 +467,17 @@ func (s *Service) UpdateFunctionConfiguration(c caller, name string, in *updateC
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := s.authorize(c, "lambda:UpdateFunctionConfiguration", target{id: t.id}); err != nil {
+		return nil, nil, err
+	}
+	if in.Role != nil {
+		if err := s.authorizePassRole(c, *in.Role); err != nil {
+			return nil, nil, err
+		}
+		if err := s.checkRole(c, *in.Role); err != nil {
+			return nil, nil, err
+		}
+	}
 	var v validator
 	s.validateSettings(&v, in.Role, in.Handler, in.Description, in.Timeout, in.MemorySize, in.EphemeralStorage)
 	if err := v.err(); err != nil {
@@ -517,6 +549,9 @@ func (s *Service) UpdateFunctionConfiguration(c caller, name string, in *updateC
 func (s *Service) UpdateFunctionCode(c caller, name string, in *updateCodeInput) (*Config, *Function, error) {
 	t, err := parseFunctionName(name, c.Account, c.Region, false)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := s.authorize(c, "lambda:UpdateFunctionCode", target{id: t.id}); err != nil {
 		return nil, nil, err
 	}
 	if err := codeFromS3(in.S3Bucket, in.S3Key, in.ImageURI); err != nil {
@@ -600,6 +635,9 @@ func (s *Service) DeleteFunction(c caller, name, qualifier string) error {
 		return err
 	}
 	if t, err = t.withQualifier(qualifier); err != nil {
+		return err
+	}
+	if err := s.authorize(c, "lambda:DeleteFunction", t); err != nil {
 		return err
 	}
 	s.mu.Lock()

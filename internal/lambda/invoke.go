@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lambdaplane/lambdaplane/internal/awswire"
+	"github.com/lambdaplane/lambdaplane/internal/gateway"
 	"github.com/lambdaplane/lambdaplane/internal/sandbox"
 )
 
@@ -128,6 +129,16 @@ func (s *Service) Invoke(ctx context.Context, c caller, in *invokeInput) (*invok
 	if err := s.validateInvoke(in); err != nil {
 		return nil, err
 	}
+	t, err := parseFunctionName(in.FunctionName, c.Account, c.Region, true)
+	if err != nil {
+		return nil, err
+	}
+	if t, err = t.withQualifier(in.Qualifier); err != nil {
+		return nil, err
+	}
+	if err := s.authorize(c, "lambda:InvokeFunction", t); err != nil {
+		return nil, err
+	}
 	tg, err := s.admit(c, in.FunctionName, in.Qualifier)
 	if err != nil {
 		return nil, err
@@ -235,14 +246,38 @@ func (s *Service) spec(ctx context.Context, tg *invokeTarget) (*sandbox.Spec, er
 		LogGroup:     "/aws/lambda/" + tg.id.Name,
 		LogStream:    logStreamName(cfg.Version),
 	}
-	if s.cfg.Creds != nil {
-		ak, sk, tok, err := s.cfg.Creds(ctx, tg.id.Account, cfg.Role)
+	if s.cfg.Roles != nil {
+		cred, err := s.roleSession(ctx, tg.id, cfg.Role)
 		if err != nil {
 			return nil, errInvalidParameter("The role defined for the function cannot be assumed by Lambda.")
 		}
-		sp.AccessKeyID, sp.SecretAccessKey, sp.SessionToken = ak, sk, tok
+		sp.AccessKeyID, sp.SecretAccessKey, sp.SessionToken = cred.Principal.AccessKeyID, cred.Secret, cred.SessionToken
 	}
 	return sp, nil
+}
+
+// roleSession returns execution-role credentials for a new environment of
+// the function. Lambda reuses one session for a function's environments
+// while it has most of its life left, so a cold start rarely waits for a new
+// session to be stored.
+func (s *Service) roleSession(ctx context.Context, id fnID, role string) (gateway.Credential, error) {
+	key := id.arn() + "|" + role
+	s.sessMu.Lock()
+	cred, ok := s.sessions[key]
+	s.sessMu.Unlock()
+	if ok && (cred.Expires.IsZero() || time.Until(cred.Expires) > time.Hour) {
+		// Like Lambda, a session stays in use until near its end even if
+		// the role's policies change; its permissions are evaluated live.
+		return cred, nil
+	}
+	cred, err := s.cfg.Roles.AssumeRoleForService(ctx, role, lambdaPrincipal, id.Name)
+	if err != nil {
+		return cred, err
+	}
+	s.sessMu.Lock()
+	s.sessions[key] = cred
+	s.sessMu.Unlock()
+	return cred, nil
 }
 
 // logStreamName is Lambda's: date, version in brackets, a random id.

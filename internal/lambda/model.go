@@ -71,7 +71,10 @@ type Function struct {
 	LastPublished       int               `json:"lastPublished"`
 	Tags                map[string]string `json:"tags,omitempty"`
 	ReservedConcurrency *int              `json:"reservedConcurrency,omitempty"`
-	Created             time.Time         `json:"created"`
+	// Policies are the function's resource-based policies by qualifier
+	// ("" for the unqualified function).
+	Policies map[string]*ResourcePolicy `json:"policies,omitempty"`
+	Created  time.Time                  `json:"created"`
 }
 
 // Alias points a name at a version, optionally splitting traffic with a second one.

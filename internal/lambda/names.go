@@ -55,9 +55,8 @@ func parseFunctionName(raw, account, region string, re bool) (target, error) {
 		v.add(raw, "functionName", "Member must have length less than or equal to 64")
 		return target{}, v.err()
 	}
-	if t.id.Account != account || t.id.Region != region {
-		// Cross-account and cross-region access need resource policies and
-		// other regions' endpoints; neither resolves here.
+	if t.id.Region != region {
+		// Another region's functions live behind that region's endpoint.
 		return target{}, errFunctionNotFound(t.id.qualifiedARN(t.qualifier))
 	}
 	return t, nil

@@ -29,7 +29,7 @@ func (s *Service) GatewayService() gateway.Service {
 	h := func(pattern string, fn func(w http.ResponseWriter, r *http.Request, c caller) error) {
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 			req := gateway.FromContext(r.Context())
-			c := caller{Account: req.Principal.Account, Region: req.Region}
+			c := caller{Account: req.Principal.Account, Region: req.Region, ctx: r.Context(), principal: &req.Principal}
 			if err := fn(w, r, c); err != nil {
 				awswire.WriteError(w, awswire.RestJSON, req.ID, err)
 			}
@@ -58,6 +58,9 @@ func (s *Service) GatewayService() gateway.Service {
 	h("GET /2019-09-30/functions/{name}/concurrency", s.httpGetConcurrency)
 	h("GET /2016-08-19/account-settings", s.httpAccountSettings)
 	h("GET /2016-08-19/account-settings/", s.httpAccountSettings)
+	h("POST "+fns+"/{name}/policy", s.httpAddPermission)
+	h("GET "+fns+"/{name}/policy", s.httpGetPolicy)
+	h("DELETE "+fns+"/{name}/policy/{sid}", s.httpRemovePermission)
 	h("POST /2017-03-31/tags/{arn}", s.httpTagResource)
 	h("GET /2017-03-31/tags/{arn}", s.httpListTags)
 	h("DELETE /2017-03-31/tags/{arn}", s.httpUntagResource)
@@ -215,7 +218,7 @@ func (s *Service) httpListFunctions(w http.ResponseWriter, r *http.Request, c ca
 }
 
 func (s *Service) httpGetFunction(w http.ResponseWriter, r *http.Request, c caller) error {
-	cfg, f, err := s.GetFunction(c, r.PathValue("name"), r.URL.Query().Get("Qualifier"))
+	cfg, f, err := s.GetFunction(c, "lambda:GetFunction", r.PathValue("name"), r.URL.Query().Get("Qualifier"))
 	if err != nil {
 		return err
 	}
@@ -236,7 +239,7 @@ func (s *Service) httpGetFunction(w http.ResponseWriter, r *http.Request, c call
 }
 
 func (s *Service) httpGetFunctionConfiguration(w http.ResponseWriter, r *http.Request, c caller) error {
-	cfg, f, err := s.GetFunction(c, r.PathValue("name"), r.URL.Query().Get("Qualifier"))
+	cfg, f, err := s.GetFunction(c, "lambda:GetFunctionConfiguration", r.PathValue("name"), r.URL.Query().Get("Qualifier"))
 	if err != nil {
 		return err
 	}
@@ -459,7 +462,10 @@ func (s *Service) httpDeleteConcurrency(w http.ResponseWriter, r *http.Request, 
 }
 
 func (s *Service) httpAccountSettings(w http.ResponseWriter, r *http.Request, c caller) error {
-	a := s.AccountSettings(c)
+	a, err := s.AccountSettings(c)
+	if err != nil {
+		return err
+	}
 	return writeJSON(w, http.StatusOK, map[string]map[string]int64{
 		"AccountLimit": {
 			"TotalCodeSize":                  totalCodeSizeLimit,
@@ -506,6 +512,35 @@ func (s *Service) httpListTags(w http.ResponseWriter, r *http.Request, c caller)
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]map[string]string{"Tags": tags})
+}
+
+func (s *Service) httpAddPermission(w http.ResponseWriter, r *http.Request, c caller) error {
+	var in addPermissionInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	stmt, err := s.AddPermission(c, r.PathValue("name"), r.URL.Query().Get("Qualifier"), &in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, map[string]string{"Statement": string(stmt)})
+}
+
+func (s *Service) httpGetPolicy(w http.ResponseWriter, r *http.Request, c caller) error {
+	p, err := s.GetPolicy(c, r.PathValue("name"), r.URL.Query().Get("Qualifier"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]string{"Policy": p.Document, "RevisionId": p.Revision})
+}
+
+func (s *Service) httpRemovePermission(w http.ResponseWriter, r *http.Request, c caller) error {
+	q := r.URL.Query()
+	if err := s.RemovePermission(c, r.PathValue("name"), q.Get("Qualifier"), r.PathValue("sid"), q.Get("RevisionId")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // Code downloads. GetFunction's Code.Location is, as on Lambda, a URL that

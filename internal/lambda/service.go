@@ -12,6 +12,9 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/lambdaplane/lambdaplane/internal/gateway"
+	"github.com/lambdaplane/lambdaplane/internal/iam"
+	"github.com/lambdaplane/lambdaplane/internal/iam/policy"
 	"github.com/lambdaplane/lambdaplane/internal/sandbox"
 	"github.com/lambdaplane/lambdaplane/internal/store"
 )
@@ -32,16 +35,18 @@ type EnvStarter interface {
 	Start(ctx context.Context, spec *sandbox.Spec) (sandbox.Env, error)
 }
 
-// RoleCredentials hands out the credentials a function runs with: the
-// execution role's session.
-type RoleCredentials func(ctx context.Context, account, roleARN string) (accessKey, secret, token string, err error)
-
 // Options wires the service.
 type Options struct {
 	Store   store.Store
 	CodeDir string // where deployment packages are kept
 	Sandbox EnvStarter
-	Creds   RoleCredentials
+	// Roles checks that Lambda may assume a function's execution role and
+	// hands out the role's session credentials to its environments; nil
+	// checks nothing and gives functions no credentials.
+	Roles iam.ServiceRoles
+	// Authorizer decides every call; nil allows everything in the caller's
+	// own account (unit tests).
+	Authorizer iam.Authorizer
 	// EndpointURL is what SDKs inside functions call (AWS_ENDPOINT_URL).
 	EndpointURL string
 	Logger      *slog.Logger
@@ -69,9 +74,12 @@ type Service struct {
 	fns map[fnID]*fnState
 
 	codeKey []byte // signs Code.Location URLs
-	bg      sync.WaitGroup
-	ctx     context.Context
-	cancel  context.CancelFunc
+
+	sessMu   sync.Mutex
+	sessions map[string]gateway.Credential // execution-role sessions by function and role
+	bg       sync.WaitGroup
+	ctx      context.Context
+	cancel   context.CancelFunc
 }
 
 // fnState is the cached view of one function's keys.
@@ -79,6 +87,8 @@ type fnState struct {
 	fn       Function
 	versions map[int]*Config
 	aliases  map[string]*Alias
+	// policies are fn.Policies parsed, by qualifier.
+	policies map[string]*policy.Policy
 }
 
 // New loads every function from the store and starts the background work:
@@ -103,7 +113,7 @@ func New(cfg Options) (*Service, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Service{
 		cfg: cfg, log: cfg.Logger, st: cfg.Store, code: code,
-		fns: map[fnID]*fnState{}, codeKey: []byte(uuid.NewString()),
+		fns: map[fnID]*fnState{}, codeKey: []byte(uuid.NewString()), sessions: map[string]gateway.Credential{},
 		ctx: ctx, cancel: cancel,
 	}
 	s.sched = newScheduler(cfg.Sandbox, cfg.AccountConcurrency, cfg.EnvIdleTimeout, cfg.Logger)
@@ -138,7 +148,7 @@ func (s *Service) load() error {
 			if err := json.Unmarshal(kv.Value, &f); err != nil {
 				return err
 			}
-			st := &fnState{fn: f, versions: map[int]*Config{}, aliases: map[string]*Alias{}}
+			st := &fnState{fn: f, versions: map[int]*Config{}, aliases: map[string]*Alias{}, policies: parsePolicies(f.Policies)}
 			for _, vkv := range tx.List(versionPrefix(f.id())) {
 				var c Config
 				if err := json.Unmarshal(vkv.Value, &c); err != nil {
@@ -271,6 +281,7 @@ func (s *Service) write(id fnID, ch change) error {
 	}
 	if ch.put != nil {
 		st.fn = *ch.put
+		st.policies = parsePolicies(st.fn.Policies)
 	}
 	for n, c := range ch.versions {
 		if c == nil {
@@ -290,6 +301,18 @@ func (s *Service) write(id fnID, ch change) error {
 }
 
 func newRevision() string { return uuid.NewString() }
+
+// parsePolicies parses stored function policies once, for authorization on
+// every call. Documents were validated when written.
+func parsePolicies(docs map[string]*ResourcePolicy) map[string]*policy.Policy {
+	out := make(map[string]*policy.Policy, len(docs))
+	for q, d := range docs {
+		if p, err := policy.ParseResource(d.Document); err == nil {
+			out[q] = p
+		}
+	}
+	return out
+}
 
 // settleAll finishes every pending creation and update, as after a restart.
 func (s *Service) settleAll() {

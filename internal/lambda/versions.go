@@ -29,6 +29,9 @@ func (s *Service) PublishVersion(c caller, name string, in *publishInput) (*Conf
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := s.authorize(c, "lambda:PublishVersion", target{id: t.id}); err != nil {
+		return nil, nil, err
+	}
 	if in.Description != nil {
 		var v validator
 		v.length("description", *in.Description, 0, 256)
@@ -66,6 +69,9 @@ func (s *Service) PublishVersion(c caller, name string, in *publishInput) (*Conf
 func (s *Service) ListVersionsByFunction(c caller, name, marker string, maxItems int) ([]Config, fnID, string, error) {
 	t, err := parseFunctionName(name, c.Account, c.Region, true)
 	if err != nil {
+		return nil, fnID{}, "", err
+	}
+	if err := s.authorize(c, "lambda:ListVersionsByFunction", target{id: t.id}); err != nil {
 		return nil, fnID{}, "", err
 	}
 	maxItems = pageSize(maxItems)
@@ -185,6 +191,9 @@ func (s *Service) CreateAlias(c caller, name string, in *aliasInput) (*Alias, fn
 	if err != nil {
 		return nil, fnID{}, err
 	}
+	if err := s.authorize(c, "lambda:CreateAlias", target{id: t.id}); err != nil {
+		return nil, fnID{}, err
+	}
 	if err := validateAlias(in, true); err != nil {
 		return nil, fnID{}, err
 	}
@@ -222,6 +231,9 @@ func (s *Service) GetAlias(c caller, name, alias string) (*Alias, fnID, error) {
 	if err != nil {
 		return nil, fnID{}, err
 	}
+	if err := s.authorize(c, "lambda:GetAlias", target{id: t.id}); err != nil {
+		return nil, fnID{}, err
+	}
 	var v validator
 	v.aliasName("name", alias)
 	if err := v.err(); err != nil {
@@ -245,6 +257,9 @@ func (s *Service) GetAlias(c caller, name, alias string) (*Alias, fnID, error) {
 func (s *Service) UpdateAlias(c caller, name, alias string, in *aliasInput) (*Alias, fnID, error) {
 	t, err := parseFunctionName(name, c.Account, c.Region, false)
 	if err != nil {
+		return nil, fnID{}, err
+	}
+	if err := s.authorize(c, "lambda:UpdateAlias", target{id: t.id}); err != nil {
 		return nil, fnID{}, err
 	}
 	in.Name = &alias
@@ -291,6 +306,9 @@ func (s *Service) DeleteAlias(c caller, name, alias string) error {
 	if err != nil {
 		return err
 	}
+	if err := s.authorize(c, "lambda:DeleteAlias", target{id: t.id}); err != nil {
+		return err
+	}
 	var v validator
 	v.aliasName("name", alias)
 	if err := v.err(); err != nil {
@@ -312,6 +330,9 @@ func (s *Service) DeleteAlias(c caller, name, alias string) error {
 func (s *Service) ListAliases(c caller, name, version, marker string, maxItems int) ([]Alias, fnID, string, error) {
 	t, err := parseFunctionName(name, c.Account, c.Region, false)
 	if err != nil {
+		return nil, fnID{}, "", err
+	}
+	if err := s.authorize(c, "lambda:ListAliases", target{id: t.id}); err != nil {
 		return nil, fnID{}, "", err
 	}
 	maxItems = pageSize(maxItems)
@@ -352,7 +373,7 @@ func checkTags(tags map[string]string) error {
 	return nil
 }
 
-func (s *Service) taggedFunction(c caller, resource string) (fnID, error) {
+func (s *Service) taggedFunction(c caller, action, resource string) (fnID, error) {
 	var v validator
 	v.length("resource", resource, 1, 256)
 	v.pattern("resource", resource, reTaggableARN, patTaggableARN)
@@ -366,12 +387,15 @@ func (s *Service) taggedFunction(c caller, resource string) (fnID, error) {
 	if t.qualifier != "" {
 		return fnID{}, errInvalidParameter("Tags are not supported on function versions or aliases: %s", resource)
 	}
+	if err := s.authorize(c, action, target{id: t.id}); err != nil {
+		return fnID{}, err
+	}
 	return t.id, nil
 }
 
 // TagResource adds or replaces tags on a function.
 func (s *Service) TagResource(c caller, resource string, tags map[string]string) error {
-	id, err := s.taggedFunction(c, resource)
+	id, err := s.taggedFunction(c, "lambda:TagResource", resource)
 	if err != nil {
 		return err
 	}
@@ -401,7 +425,7 @@ func (s *Service) TagResource(c caller, resource string, tags map[string]string)
 
 // UntagResource removes tags by key.
 func (s *Service) UntagResource(c caller, resource string, keys []string) error {
-	id, err := s.taggedFunction(c, resource)
+	id, err := s.taggedFunction(c, "lambda:UntagResource", resource)
 	if err != nil {
 		return err
 	}
@@ -421,7 +445,7 @@ func (s *Service) UntagResource(c caller, resource string, keys []string) error 
 
 // ListTags returns a function's tags.
 func (s *Service) ListTags(c caller, resource string) (map[string]string, error) {
-	id, err := s.taggedFunction(c, resource)
+	id, err := s.taggedFunction(c, "lambda:ListTags", resource)
 	if err != nil {
 		return nil, err
 	}
@@ -455,6 +479,9 @@ func (s *Service) reservedTotal(account string, except fnID) int {
 func (s *Service) PutFunctionConcurrency(c caller, name string, n *int) (int, error) {
 	t, err := parseFunctionName(name, c.Account, c.Region, false)
 	if err != nil {
+		return 0, err
+	}
+	if err := s.authorize(c, "lambda:PutFunctionConcurrency", target{id: t.id}); err != nil {
 		return 0, err
 	}
 	var v validator
@@ -491,6 +518,9 @@ func (s *Service) GetFunctionConcurrency(c caller, name string) (*int, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.authorize(c, "lambda:GetFunctionConcurrency", target{id: t.id}); err != nil {
+		return nil, err
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	st, err := s.lookup(target{id: t.id})
@@ -504,6 +534,9 @@ func (s *Service) GetFunctionConcurrency(c caller, name string) (*int, error) {
 func (s *Service) DeleteFunctionConcurrency(c caller, name string) error {
 	t, err := parseFunctionName(name, c.Account, c.Region, false)
 	if err != nil {
+		return err
+	}
+	if err := s.authorize(c, "lambda:DeleteFunctionConcurrency", target{id: t.id}); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -527,7 +560,10 @@ type accountSettings struct {
 }
 
 // AccountSettings reports the account's limits and usage in a region.
-func (s *Service) AccountSettings(c caller) accountSettings {
+func (s *Service) AccountSettings(c caller) (accountSettings, error) {
+	if err := s.authorizeAccount(c, "lambda:GetAccountSettings"); err != nil {
+		return accountSettings{}, err
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var out accountSettings
@@ -539,5 +575,5 @@ func (s *Service) AccountSettings(c caller) accountSettings {
 		}
 	}
 	out.Unreserved = s.cfg.AccountConcurrency - s.reservedTotal(c.Account, fnID{})
-	return out
+	return out, nil
 }

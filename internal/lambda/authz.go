@@ -1,0 +1,76 @@
+package lambda
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/lambdaplane/lambdaplane/internal/awswire"
+	"github.com/lambdaplane/lambdaplane/internal/iam"
+	"github.com/lambdaplane/lambdaplane/internal/iam/policy"
+)
+
+// lambdaPrincipal is the service principal execution roles must trust.
+const lambdaPrincipal = "lambda.amazonaws.com"
+
+// checkRole refuses a role Lambda cannot assume: missing, or not trusting
+// lambda.amazonaws.com.
+func (s *Service) checkRole(c caller, role string) error {
+	if s.cfg.Roles == nil {
+		return nil
+	}
+	ctx := c.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if err := s.cfg.Roles.CheckAssumableBy(ctx, role, lambdaPrincipal); err != nil {
+		return errInvalidParameter("The role defined for the function cannot be assumed by Lambda.")
+	}
+	return nil
+}
+
+// authorize asks IAM whether the caller may perform action on the function
+// (qualified when t has a qualifier), with the function's resource policy
+// for that qualifier. Calls lambdaplane makes itself (async retries) carry no
+// principal and were authorized when accepted.
+func (s *Service) authorize(c caller, action string, t target) error {
+	if c.principal == nil || s.cfg.Authorizer == nil {
+		if t.id.Account != c.Account {
+			return errFunctionNotFound(t.id.qualifiedARN(t.qualifier))
+		}
+		return nil
+	}
+	s.mu.RLock()
+	var rp *policy.Policy
+	if st := s.fns[t.id]; st != nil {
+		rp = st.policies[t.qualifier]
+	}
+	s.mu.RUnlock()
+	return s.check(c, iam.Check{Action: action, Resource: t.id.qualifiedARN(t.qualifier), ResourceAccount: t.id.Account, ResourcePolicy: rp})
+}
+
+// authorizeAccount checks an action that has no resource (ListFunctions, GetAccountSettings).
+func (s *Service) authorizeAccount(c caller, action string) error {
+	if c.principal == nil || s.cfg.Authorizer == nil {
+		return nil
+	}
+	return s.check(c, iam.Check{Action: action, Resource: "*"})
+}
+
+// authorizePassRole checks that the caller may hand a role to Lambda.
+func (s *Service) authorizePassRole(c caller, role string) error {
+	if c.principal == nil || s.cfg.Authorizer == nil {
+		return nil
+	}
+	return s.check(c, iam.Check{Action: "iam:PassRole", Resource: role})
+}
+
+func (s *Service) check(c caller, chk iam.Check) error {
+	d, req := s.cfg.Authorizer.Authorize(c.ctx, *c.principal, chk)
+	if d.Allowed {
+		return nil
+	}
+	e := awswire.Errorf(http.StatusForbidden, "AccessDeniedException", "%s", policy.DenialMessage(req, d, policy.StyleStandard))
+	e.MessageKey = "Message"
+	e.OmitType = true
+	return e
+}
