@@ -27,10 +27,22 @@ func TestCLITour(t *testing.T) {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256(nodeEchoZip)
+	const tourRole = "arn:aws:iam::123456789012:role/tour-role"
 	create := func(name string) map[string]any {
 		return s.cliJSON(t, "lambda", "create-function", "--function-name", name, "--runtime", "nodejs20.x",
-			"--handler", "index.handler", "--zip-file", "fileb://"+zipPath, "--role", role)
+			"--handler", "index.handler", "--zip-file", "fileb://"+zipPath, "--role", tourRole)
 	}
+
+	t.Run("iam create-role", func(t *testing.T) {
+		out := s.cliJSON(t, "iam", "create-role", "--role-name", "tour-role", "--assume-role-policy-document", lambdaTrust)
+		if got := jstr(out, "Role.Arn"); got != tourRole {
+			t.Fatalf("Role.Arn = %q, want %s", got, tourRole)
+		}
+		if o, e, code := s.cli(t, "iam", "attach-role-policy", "--role-name", "tour-role",
+			"--policy-arn", "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"); code != 0 {
+			t.Fatalf("attach-role-policy: exit %d\n%s%s", code, o, e)
+		}
+	})
 
 	t.Run("create-function", func(t *testing.T) {
 		cfg := create("hello")
@@ -39,7 +51,7 @@ func TestCLITour(t *testing.T) {
 			"FunctionArn":     fnARN("hello"),
 			"Runtime":         "nodejs20.x",
 			"Handler":         "index.handler",
-			"Role":            role,
+			"Role":            tourRole,
 			"CodeSha256":      base64.StdEncoding.EncodeToString(sum[:]),
 			"CodeSize":        float64(len(nodeEchoZip)),
 			"Version":         "$LATEST",

@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -236,6 +237,7 @@ type server struct {
 
 type serverOptions struct {
 	asyncRetryBase time.Duration
+	extraArgs      []string
 }
 
 // startServer starts a server that is stopped (and checked to stop) when t ends.
@@ -261,6 +263,7 @@ func startServer(t *testing.T, opts ...func(*serverOptions)) *server {
 	s.args = []string{"serve", "--listen", addr, "--data-dir", s.dataDir,
 		"--env-idle-timeout", "2m", "--async-retry-base", o.asyncRetryBase.String(),
 		"--sdk-dir", sdkDir, "--log-level", "debug"}
+	s.args = append(s.args, o.extraArgs...)
 	t.Cleanup(func() {
 		if s.running() {
 			s.stop()
@@ -270,7 +273,29 @@ func startServer(t *testing.T, opts ...func(*serverOptions)) *server {
 		}
 	})
 	s.start()
+	s.createExecutionRole()
 	return s
+}
+
+// lambdaTrust lets Lambda assume a role, as every execution role must.
+const lambdaTrust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+
+// createExecutionRole creates the role every test function runs with, as a
+// user would before creating a function: Lambda refuses roles that do not
+// exist or do not trust it.
+func (s *server) createExecutionRole() {
+	t := s.t
+	t.Helper()
+	c := iam.NewFromConfig(s.awsConfig("test", "test"))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("lambda-role"), AssumeRolePolicyDocument: aws.String(lambdaTrust)}); err != nil {
+		t.Fatalf("create execution role: %v", err)
+	}
+	if _, err := c.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("lambda-role"),
+		PolicyArn: aws.String("arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")}); err != nil {
+		t.Fatalf("attach execution role policy: %v", err)
+	}
 }
 
 func (s *server) running() bool {

@@ -286,10 +286,13 @@ func TestNodeAndPython(t *testing.T) {
 	})
 
 	type identity struct{ Account, Arn, UserId string }
-	checkIdentity := func(t *testing.T, id identity) {
+	// Code in a function calls AWS as its execution role's session, named
+	// after the function, as on Lambda.
+	checkIdentity := func(t *testing.T, id identity, function string) {
 		t.Helper()
-		if id.Account != account || !strings.HasPrefix(id.Arn, "arn:aws:") || !strings.Contains(id.Arn, ":"+account+":") || id.UserId == "" {
-			t.Errorf("GetCallerIdentity from the function = %+v", id)
+		want := "arn:aws:sts::" + account + ":assumed-role/lambda-role/" + function
+		if id.Account != account || id.Arn != want || !strings.HasPrefix(id.UserId, "AROA") || !strings.HasSuffix(id.UserId, ":"+function) {
+			t.Errorf("GetCallerIdentity from the function = %+v, want Arn %s", id, want)
 		}
 		t.Logf("the function called STS as %+v", id)
 	}
@@ -302,7 +305,7 @@ func TestNodeAndPython(t *testing.T) {
 			log, _ := base64.StdEncoding.DecodeString(aws.ToString(out.LogResult))
 			t.Fatalf("function error %s: %s\n%s", aws.ToString(out.FunctionError), out.Payload, log)
 		}
-		checkIdentity(t, decodeJSON[identity](t, out.Payload))
+		checkIdentity(t, decodeJSON[identity](t, out.Payload), "node-sdk")
 	})
 
 	t.Run("python imports boto3", func(t *testing.T) {
@@ -314,7 +317,7 @@ func TestNodeAndPython(t *testing.T) {
 			log, _ := base64.StdEncoding.DecodeString(aws.ToString(out.LogResult))
 			t.Fatalf("function error %s: %s\n%s", aws.ToString(out.FunctionError), out.Payload, log)
 		}
-		checkIdentity(t, decodeJSON[identity](t, out.Payload))
+		checkIdentity(t, decodeJSON[identity](t, out.Payload), "py-sdk")
 	})
 
 	t.Run("missing handlers", func(t *testing.T) {
