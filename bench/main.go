@@ -142,7 +142,11 @@ func run(ctx context.Context, c config, out io.Writer) (err error) {
 		return err
 	}
 	progress("lambdaplane serving on %s (pid %d)", srv.url, srv.pid())
-	r, runErr := measure(ctx, c, srv, art)
+	runErr := createExecutionRole(ctx, srv.url)
+	var r *results
+	if runErr == nil {
+		r, runErr = measure(ctx, c, srv, art)
+	}
 	if serr := srv.stop(); serr != nil {
 		runErr = errors.Join(runErr, serr)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 )
@@ -219,6 +220,24 @@ func controlClient(url string) *lambda.Client {
 		BaseEndpoint: aws.String(url),
 		Credentials:  credentials.NewStaticCredentialsProvider(accessKey, secretKey, ""),
 	})
+}
+
+// createExecutionRole creates the role the echo functions run with: Lambda
+// refuses a role that does not exist or does not trust it.
+func createExecutionRole(ctx context.Context, url string) error {
+	c := iam.New(iam.Options{
+		Region:       region,
+		BaseEndpoint: aws.String(url),
+		Credentials:  credentials.NewStaticCredentialsProvider(accessKey, secretKey, ""),
+	})
+	_, err := c.CreateRole(ctx, &iam.CreateRoleInput{
+		RoleName:                 aws.String("lambda-role"),
+		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`),
+	})
+	if err != nil {
+		return fmt.Errorf("create execution role: %w", err)
+	}
+	return nil
 }
 
 func createFunction(ctx context.Context, c *lambda.Client, name string, zip []byte) error {
