@@ -90,7 +90,7 @@ type Alias struct {
 type fnID struct{ Account, Region, Name string }
 
 func (id fnID) arn() string {
-	return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", id.Region, id.Account, id.Name)
+	return "arn:aws:lambda:" + id.Region + ":" + id.Account + ":function:" + id.Name
 }
 
 func (id fnID) qualifiedARN(q string) string {
