@@ -47,7 +47,9 @@ var iamHandlers = map[string]handler{
 	"DeleteAccessKey": deleteAccessKey, "UpdateAccessKey": updateAccessKey,
 	"CreateRole": createRole, "GetRole": getRole, "ListRoles": listRoles, "DeleteRole": deleteRole,
 	"UpdateAssumeRolePolicy": updateAssumeRolePolicy,
-	"PutUserPolicy":          putInline(kindUser), "GetUserPolicy": getInline(kindUser),
+	"UpdateRole":             updateRole, "UpdateRoleDescription": updateRoleDescription,
+	"UpdateUser":    updateUser,
+	"PutUserPolicy": putInline(kindUser), "GetUserPolicy": getInline(kindUser),
 	"DeleteUserPolicy": deleteInline(kindUser), "ListUserPolicies": listInline(kindUser),
 	"PutRolePolicy": putInline(kindRole), "GetRolePolicy": getInline(kindRole),
 	"DeleteRolePolicy": deleteInline(kindRole), "ListRolePolicies": listInline(kindRole),
@@ -96,6 +98,15 @@ var iamHandlers = map[string]handler{
 }
 
 func (s *Service) serveIAM(w http.ResponseWriter, r *http.Request) {
+	// GetSessionToken credentials without MFA may not call IAM (IAM user
+	// guide, "Permissions for GetSessionToken"); AWS refuses their token.
+	if req := gateway.FromContext(r.Context()); req != nil {
+		if ss := s.sessionOf(req.Principal.AccessKeyID); ss != nil && !ss.roleSession() {
+			awswire.WriteQueryError(w, iamXMLNS, req.ID, &awswire.Error{Status: http.StatusForbidden, Code: "InvalidClientTokenId",
+				Message: "The security token included in the request is invalid", Sender: true})
+			return
+		}
+	}
 	s.serveQuery(w, r, iamXMLNS, iamVersion, iamHandlers)
 }
 

@@ -33,10 +33,43 @@ func (s *Service) prepare(ctx context.Context, p gateway.Principal, c *Check) (p
 	in := policy.Inputs{Resource: c.ResourcePolicy, Endpoint: c.Endpoint, IsRoot: p.IsRoot}
 	if !p.IsRoot {
 		s.mu.RLock()
-		s.ix.identityInputs(&req.Principal, p.AccessKeyID, &in)
+		s.ix.identityInputs(&req, p.AccessKeyID, &in)
 		s.mu.RUnlock()
 	}
 	return req, in
+}
+
+// noAllow is the session policy of a session whose managed session policies
+// were all deleted: such a session may do nothing, not everything its role may.
+var noAllow = func() *policy.Policy {
+	p, err := policy.ParseIdentity(`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","NotAction":"*","Resource":"*"}]}`)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}()
+
+// withPrincipalKeys adds the principal's tags (aws:PrincipalTag/KEY) and
+// source identity to the request's condition keys. Session tags replace
+// the role's tags of the same key, as on AWS; keys are case-insensitive.
+func withPrincipalKeys(req *policy.Request, tags, sessionTags []tag, sourceIdentity string) {
+	if len(tags)+len(sessionTags) == 0 && sourceIdentity == "" {
+		return
+	}
+	c := make(policy.Context, len(req.Context)+len(tags)+len(sessionTags)+1)
+	for k, v := range req.Context {
+		c[k] = v
+	}
+	for _, t := range tags {
+		c.Set("aws:PrincipalTag/"+t.Key, t.Value)
+	}
+	for _, t := range sessionTags {
+		c.Set("aws:PrincipalTag/"+t.Key, t.Value)
+	}
+	if sourceIdentity != "" {
+		c.Set("aws:SourceIdentity", sourceIdentity)
+	}
+	req.Context = c
 }
 
 var (
@@ -88,7 +121,8 @@ func policyPrincipal(p gateway.Principal) policy.Principal {
 // policies, boundary and session policy. A principal whose user, role or
 // session no longer exists (or was recreated under the same name) gets
 // none, so it is denied. Callers hold mu for reading.
-func (ix *index) identityInputs(pp *policy.Principal, accessKey string, in *policy.Inputs) {
+func (ix *index) identityInputs(req *policy.Request, accessKey string, in *policy.Inputs) {
+	pp := &req.Principal
 	a := ix.account(pp.Account)
 	switch pp.Type {
 	case policy.User:
@@ -111,9 +145,10 @@ func (ix *index) identityInputs(pp *policy.Principal, accessKey string, in *poli
 		}
 		in.Identity = ids
 		in.PermissionsBoundary = a.resolve(u.Boundary)
+		withPrincipalKeys(req, u.Tags, nil, "")
 	case policy.AssumedRole:
 		ss := ix.sessions[accessKey]
-		if ss == nil || ss.Account != pp.Account {
+		if ss == nil || ss.Account != pp.Account || !ss.roleSession() {
 			return
 		}
 		r := a.roles[ss.RoleName]
@@ -123,9 +158,22 @@ func (ix *index) identityInputs(pp *policy.Principal, accessKey string, in *poli
 		pp.RoleARN = r.arn
 		in.Identity = appendPolicies(make([]*policy.Policy, 0, len(r.inline)+len(r.Attached)), a, r.inline, r.Attached)
 		in.PermissionsBoundary = a.resolve(r.Boundary)
-		if ss.policy != nil {
-			in.Session = []*policy.Policy{ss.policy}
+		if ss.policy != nil || len(ss.PolicyArns) > 0 {
+			sp := make([]*policy.Policy, 0, 1+len(ss.PolicyArns))
+			if ss.policy != nil {
+				sp = append(sp, ss.policy)
+			}
+			for _, arn := range ss.PolicyArns {
+				if p := a.resolve(arn); p != nil {
+					sp = append(sp, p)
+				}
+			}
+			if len(sp) == 0 {
+				sp = append(sp, noAllow)
+			}
+			in.Session = sp
 		}
+		withPrincipalKeys(req, r.Tags, ss.Tags, ss.SourceIdentity)
 	}
 }
 

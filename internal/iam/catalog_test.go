@@ -40,6 +40,7 @@ func TestManagedCatalog(t *testing.T) {
 		"arn:aws:iam::aws:policy/AmazonEC2FullAccess",
 		"arn:aws:iam::aws:policy/IAMFullAccess",
 		"arn:aws:iam::aws:policy/AdministratorAccess",
+		"arn:aws:iam::aws:policy/ReadOnlyAccess",
 	} {
 		if !slices.Contains(arns, want) {
 			t.Errorf("catalog lacks %s", want)
@@ -67,6 +68,47 @@ func TestManagedCatalog(t *testing.T) {
 	}
 	if d, _ := e.svc.Authorize(rctx, cred.Principal, iam.Check{Action: "lambda:CreateFunction", Resource: fn}); d.Allowed {
 		t.Fatal("CreateFunction allowed by a read-only policy")
+	}
+}
+
+// ReadOnlyAccess is the largest document of the catalog (about 1,350
+// actions); it must parse and grant reads across services, never writes.
+func TestReadOnlyAccess(t *testing.T) {
+	e := newEnv(t, store.NewMemory())
+	ctx := context.Background()
+	const arn = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+	v, err := e.root().GetPolicyVersion(ctx, &awsiam.GetPolicyVersionInput{PolicyArn: aws.String(arn), VersionId: aws.String("v90")})
+	if err != nil || !v.PolicyVersion.IsDefaultVersion {
+		t.Fatalf("%+v %v", v, err)
+	}
+	e.user("auditor")
+	if _, err := e.root().AttachUserPolicy(ctx, &awsiam.AttachUserPolicyInput{UserName: aws.String("auditor"), PolicyArn: aws.String(arn)}); err != nil {
+		t.Fatal(err)
+	}
+	k, _, _ := keyOf(t, e, "auditor")
+	cred, err := e.svc.LookupAccessKey(ctx, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn := "arn:aws:lambda:us-east-1:123456789012:function:hello"
+	rctx := gateway.WithRequest(ctx, &gateway.Request{Region: "us-east-1", Principal: cred.Principal})
+	for _, c := range []struct {
+		action, resource string
+		allowed          bool
+	}{
+		{"lambda:GetFunction", fn, true},
+		{"lambda:ListFunctions", "*", true},
+		{"ec2:DescribeVpcs", "*", true},
+		{"iam:GetRole", "arn:aws:iam::123456789012:role/r", true},
+		{"sts:GetSessionToken", "*", true},
+		{"lambda:CreateFunction", fn, false},
+		{"lambda:InvokeFunction", fn, false},
+		{"ec2:CreateVpc", "*", false},
+		{"iam:CreateRole", "arn:aws:iam::123456789012:role/r", false},
+	} {
+		if d, _ := e.svc.Authorize(rctx, cred.Principal, iam.Check{Action: c.action, Resource: c.resource}); d.Allowed != c.allowed {
+			t.Errorf("%s allowed=%v, want %v (%v)", c.action, d.Allowed, c.allowed, d.Reason)
+		}
 	}
 }
 

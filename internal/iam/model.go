@@ -82,13 +82,28 @@ type profileRec struct {
 	Tags           []tag    `json:",omitempty"`
 }
 
+// sessionRec is a set of temporary credentials: a role session
+// (AssumeRole) or, when UserARN or Root is set, the GetSessionToken session
+// of an IAM user or of the account root, which acts with their permissions.
 type sessionRec struct {
 	AccessKeyID, Secret, Token string
 	Account, RoleName, RoleID  string
 	SessionName                string
 	Created, Expires           time.Time
-	Policy                     string `json:",omitempty"`
+	Policy                     string   `json:",omitempty"`
+	PolicyArns                 []string `json:",omitempty"`
+	// Tags are the session tags, Transitive the keys of those that pass on
+	// to the sessions this one starts by role chaining.
+	Tags           []tag    `json:",omitempty"`
+	Transitive     []string `json:",omitempty"`
+	SourceIdentity string   `json:",omitempty"`
+	UserARN        string   `json:",omitempty"`
+	UserID         string   `json:",omitempty"`
+	Root           bool     `json:",omitempty"`
 }
+
+// roleSession tells role sessions from GetSessionToken sessions.
+func (r *sessionRec) roleSession() bool { return r.UserARN == "" && !r.Root }
 
 // clone deep-copies a record, so that a change is built on a copy while the
 // published entity stays as it is.
@@ -229,17 +244,17 @@ func newSession(r sessionRec) (*session, error) {
 		}
 		ss.policy = p
 	}
-	ss.cred = gateway.Credential{
-		Secret:       r.Secret,
-		SessionToken: r.Token,
-		Expires:      r.Expires,
-		Principal: gateway.Principal{
-			Account:     r.Account,
-			ARN:         "arn:aws:sts::" + r.Account + ":assumed-role/" + r.RoleName + "/" + r.SessionName,
-			UserID:      r.RoleID + ":" + r.SessionName,
-			AccessKeyID: r.AccessKeyID,
-		},
+	p := gateway.Principal{Account: r.Account, AccessKeyID: r.AccessKeyID}
+	switch {
+	case r.Root:
+		p.ARN, p.UserID, p.IsRoot = "arn:aws:iam::"+r.Account+":root", r.Account, true
+	case r.UserARN != "":
+		p.ARN, p.UserID = r.UserARN, r.UserID
+	default:
+		p.ARN = "arn:aws:sts::" + r.Account + ":assumed-role/" + r.RoleName + "/" + r.SessionName
+		p.UserID = r.RoleID + ":" + r.SessionName
 	}
+	ss.cred = gateway.Credential{Secret: r.Secret, SessionToken: r.Token, Expires: r.Expires, Principal: p}
 	return ss, nil
 }
 

@@ -183,6 +183,61 @@ func (c *apiCall) changeRole(t *txn, name string, change func(r *roleRec) error)
 	return r, t.put(storeKey(c.acct, kindRole, name), rec, func(ix *index) { ix.mutable(c.acct).roles[name] = r })
 }
 
+// updateRole changes a role's description and maximum session duration;
+// a parameter that is absent leaves its value as it is.
+func updateRole(c *apiCall) (any, error) {
+	if _, err := c.changeRoleSettings("iam:UpdateRole"); err != nil {
+		return nil, err
+	}
+	// UpdateRole's output is an empty structure: the SDKs expect its element.
+	return struct{}{}, nil
+}
+
+// updateRoleDescription is UpdateRole for the description alone, and answers
+// with the changed role.
+func updateRoleDescription(c *apiCall) (any, error) {
+	if !c.has("Description") {
+		return nil, constraintErr("", "description", "Member must not be null")
+	}
+	r, err := c.changeRoleSettings("iam:UpdateRoleDescription")
+	if err != nil {
+		return nil, err
+	}
+	return struct{ Role roleXML }{r.xml(true)}, nil
+}
+
+func (c *apiCall) changeRoleSettings(action string) (*role, error) {
+	name, err := c.name("RoleName", 64)
+	if err != nil {
+		return nil, err
+	}
+	desc, setDesc := c.str("Description"), c.has("Description")
+	if len(desc) > 1000 {
+		return nil, constraintErr(desc, "description", "Member must have length less than or equal to 1000")
+	}
+	maxSession, err := c.intParam("MaxSessionDuration", 3600, 43200, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.authorize(action, c.existingARN(kindRole, name)); err != nil {
+		return nil, err
+	}
+	var r *role
+	err = c.s.write(func(t *txn) error {
+		r, err = c.changeRole(t, name, func(rec *roleRec) error {
+			if setDesc {
+				rec.Description = desc
+			}
+			if maxSession != 0 {
+				rec.MaxSession = maxSession
+			}
+			return nil
+		})
+		return err
+	})
+	return r, err
+}
+
 func updateAssumeRolePolicy(c *apiCall) (any, error) {
 	name, err := c.name("RoleName", 64)
 	if err != nil {

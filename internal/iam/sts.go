@@ -3,6 +3,8 @@ package iam
 import (
 	"context"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,10 +28,19 @@ func (s *Service) STSService() gateway.Service {
 var stsHandlers = map[string]handler{
 	"GetCallerIdentity": getCallerIdentity,
 	"AssumeRole":        assumeRole,
+	"GetSessionToken":   getSessionToken,
+	"GetAccessKeyInfo":  getAccessKeyInfo,
 }
 
 func (s *Service) serveSTS(w http.ResponseWriter, r *http.Request) {
 	s.serveQuery(w, r, stsXMLNS, stsVersion, stsHandlers)
+}
+
+// sessionOf returns the session behind an access key, nil for long-term keys.
+func (s *Service) sessionOf(accessKey string) *session {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.ix.sessions[accessKey]
 }
 
 type callerIdentity struct {
@@ -94,26 +105,75 @@ func assumeRole(c *apiCall) (any, error) {
 			return nil, malformed(err)
 		}
 	}
+	opt, err := c.sessionOptions()
+	if err != nil {
+		return nil, err
+	}
 	pp := policyPrincipal(c.p)
-	denied := accessDenied("User: " + c.p.ARN + " is not authorized to perform: sts:AssumeRole on resource: " + roleARN)
+	denied := func(action string) error {
+		return accessDenied("User: " + c.p.ARN + " is not authorized to perform: " + action + " on resource: " + roleARN)
+	}
 	if pp.Type == policy.Root {
 		return nil, accessDenied("Roles may not be assumed by root accounts.")
+	}
+	if ss := c.s.sessionOf(c.p.AccessKeyID); ss != nil && ss.roleSession() {
+		opt.inherit(ss)
 	}
 	account := accountOf(roleARN)
 	rname := roleARN[strings.LastIndexByte(roleARN, '/')+1:]
 	var r *role
+	var missing string
 	c.s.read(func(ix *index) {
 		if rl := ix.account(account).roles[rname]; rl != nil && rl.arn == roleARN {
 			r = rl
 		}
+		for _, arn := range opt.policyArns {
+			if ix.account(account).managedPolicy(arn) == nil && missing == "" {
+				missing = arn
+			}
+		}
 	})
 	if r == nil || !strings.HasPrefix(roleARN, "arn:aws:iam::") {
-		return nil, denied
+		return nil, denied("sts:AssumeRole")
 	}
-	req, in := c.s.prepare(c.ctx, c.p, &Check{Action: "sts:AssumeRole", Resource: roleARN, ResourceAccount: account, ResourcePolicy: r.trust})
-	in.ResourceMustAllow = true
-	if d := policy.Check(req, in); !d.Allowed {
-		return nil, denied
+	// The trust policy sees the request's keys: sts:ExternalId,
+	// sts:RoleSessionName, sts:SourceIdentity and the session tags as
+	// aws:RequestTag/KEY, aws:TagKeys and sts:TransitiveTagKeys.
+	ctx := policy.Context{}
+	ctx.Set("sts:RoleSessionName", sessionName)
+	if opt.externalID != "" {
+		ctx.Set("sts:ExternalId", opt.externalID)
+	}
+	if opt.sourceIdentity != "" {
+		ctx.Set("sts:SourceIdentity", opt.sourceIdentity)
+	}
+	if len(opt.tags) > 0 {
+		keys := make([]string, len(opt.tags))
+		for i, t := range opt.tags {
+			ctx.Set("aws:RequestTag/"+t.Key, t.Value)
+			keys[i] = t.Key
+		}
+		ctx.Set("aws:TagKeys", keys...)
+	}
+	if len(opt.transitive) > 0 {
+		ctx.Set("sts:TransitiveTagKeys", opt.transitive...)
+	}
+	trusted := func(action string) bool {
+		req, in := c.s.prepare(c.ctx, c.p, &Check{Action: action, Resource: roleARN, ResourceAccount: account, ResourcePolicy: r.trust, Context: ctx})
+		in.ResourceMustAllow = true
+		return policy.Check(req, in).Allowed
+	}
+	if !trusted("sts:AssumeRole") {
+		return nil, denied("sts:AssumeRole")
+	}
+	if opt.tagsRequested && !trusted("sts:TagSession") {
+		return nil, denied("sts:TagSession")
+	}
+	if opt.sourceRequested && !trusted("sts:SetSourceIdentity") {
+		return nil, denied("sts:SetSourceIdentity")
+	}
+	if missing != "" {
+		return nil, awswire.Errorf(http.StatusBadRequest, "MalformedPolicyDocument", "Policy %s does not exist or is not attachable.", missing)
 	}
 	switch {
 	case pp.Type == policy.AssumedRole && duration > chainedMaxSession:
@@ -121,28 +181,201 @@ func assumeRole(c *apiCall) (any, error) {
 	case duration > r.MaxSession:
 		return nil, validationErr("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
 	}
-	ss, err := c.s.newRoleSession(r, account, sessionName, sessionPolicy, time.Duration(duration)*time.Second)
+	rec := sessionRec{
+		Account: account, RoleName: r.Name, RoleID: r.ID, SessionName: sessionName, Policy: sessionPolicy,
+		PolicyArns: opt.policyArns, Tags: opt.tags, Transitive: opt.transitive, SourceIdentity: opt.sourceIdentity,
+	}
+	ss, err := c.s.newSession(rec, time.Duration(duration)*time.Second)
 	if err != nil {
 		return nil, err
 	}
 	return struct {
 		Credentials     credentialsXML
 		AssumedRoleUser assumedRoleUser
+		SourceIdentity  string `xml:",omitempty"`
 	}{
 		credentialsXML{AccessKeyId: ss.AccessKeyID, SecretAccessKey: ss.Secret, SessionToken: ss.Token, Expiration: ss.Expires},
 		assumedRoleUser{AssumedRoleId: ss.cred.Principal.UserID, Arn: ss.cred.Principal.ARN},
+		ss.SourceIdentity,
 	}, nil
 }
 
-// newRoleSession makes and stores a session of r, dropping sessions expired
-// past their grace in the same transaction.
-func (s *Service) newRoleSession(r *role, account, name, sessionPolicy string, d time.Duration) (*session, error) {
-	now := s.now().UTC().Truncate(time.Second)
-	rec := sessionRec{
-		AccessKeyID: newAccessKeyID(prefixSessionKey), Secret: newSecret(), Token: newSessionToken(),
-		Account: account, RoleName: r.Name, RoleID: r.ID, SessionName: name,
-		Created: now, Expires: now.Add(d), Policy: sessionPolicy,
+// sessionOptions are AssumeRole's optional parameters beyond the inline
+// session policy.
+type sessionOptions struct {
+	policyArns      []string
+	externalID      string
+	tags            []tag
+	transitive      []string
+	sourceIdentity  string
+	tagsRequested   bool // Tags given in this request, which needs sts:TagSession
+	sourceRequested bool // SourceIdentity given, which needs sts:SetSourceIdentity
+}
+
+func (c *apiCall) sessionOptions() (sessionOptions, error) {
+	var o sessionOptions
+	for i := 1; ; i++ {
+		k := "PolicyArns.member." + strconv.Itoa(i) + ".arn"
+		if !c.has(k) {
+			if c.has("PolicyArns.member." + strconv.Itoa(i)) {
+				continue
+			}
+			break
+		}
+		v := c.str(k)
+		if len(v) < 20 {
+			return o, constraintErr(v, "policyArns.member."+strconv.Itoa(i)+".member.arn", "Member must have length greater than or equal to 20")
+		}
+		o.policyArns = append(o.policyArns, v)
 	}
+	if c.has("ExternalId") {
+		v := c.str("ExternalId")
+		switch {
+		case len(v) < 2:
+			return o, constraintErr(v, "externalId", "Member must have length greater than or equal to 2")
+		case len(v) > 1224:
+			return o, constraintErr(v, "externalId", "Member must have length less than or equal to 1224")
+		case strings.IndexFunc(v, func(r rune) bool { return !isNameChar(r) && r != ':' && r != '/' }) >= 0:
+			return o, constraintErr(v, "externalId", `Member must satisfy regular expression pattern: [\w+=,.@:\/-]*`)
+		}
+		o.externalID = v
+	}
+	if c.has("SourceIdentity") {
+		v := c.str("SourceIdentity")
+		switch {
+		case len(v) < 2:
+			return o, constraintErr(v, "sourceIdentity", "Member must have length greater than or equal to 2")
+		case len(v) > 64:
+			return o, constraintErr(v, "sourceIdentity", "Member must have length less than or equal to 64")
+		case strings.IndexFunc(v, func(r rune) bool { return !isNameChar(r) }) >= 0:
+			return o, constraintErr(v, "sourceIdentity", `Member must satisfy regular expression pattern: [\w+=,.@-]*`)
+		}
+		o.sourceIdentity, o.sourceRequested = v, true
+	}
+	tags, err := c.tags("Tags")
+	if err != nil {
+		return o, err
+	}
+	seen := map[string]bool{}
+	for _, t := range tags {
+		k := strings.ToLower(t.Key)
+		if seen[k] {
+			return o, validationErr("Duplicate tag keys found. Please note that Tag keys are case insensitive.")
+		}
+		seen[k] = true
+	}
+	o.tags, o.tagsRequested = tags, len(tags) > 0
+	o.transitive = c.members("TransitiveTagKeys")
+	if len(o.transitive) > 50 {
+		return o, constraintErr("", "transitiveTagKeys", "Member must have length less than or equal to 50")
+	}
+	for _, k := range o.transitive {
+		if !seen[strings.ToLower(k)] {
+			return o, validationErr("The specified transitive tag key must be included in the requested tags.")
+		}
+	}
+	return o, nil
+}
+
+// inherit carries a chaining session's transitive tags and its source
+// identity over to the session it starts; neither may be changed on the way.
+func (o *sessionOptions) inherit(from *session) {
+	if from.SourceIdentity != "" {
+		o.sourceIdentity = from.SourceIdentity
+	}
+	for _, k := range from.Transitive {
+		for _, t := range from.Tags {
+			if !strings.EqualFold(t.Key, k) {
+				continue
+			}
+			o.tags = slices.DeleteFunc(o.tags, func(x tag) bool { return strings.EqualFold(x.Key, k) })
+			o.tags = append(o.tags, t)
+			if !slices.ContainsFunc(o.transitive, func(x string) bool { return strings.EqualFold(x, k) }) {
+				o.transitive = append(o.transitive, t.Key)
+			}
+		}
+	}
+}
+
+// getSessionToken gives an IAM user or the root temporary credentials with
+// their own permissions. No policy governs it (IAM user guide, "Permissions
+// for GetSessionToken").
+func getSessionToken(c *apiCall) (any, error) {
+	pp := policyPrincipal(c.p)
+	if c.s.sessionOf(c.p.AccessKeyID) != nil || pp.Type != policy.User && pp.Type != policy.Root {
+		return nil, accessDenied("Cannot call GetSessionToken with session credentials")
+	}
+	duration, err := c.intParam("DurationSeconds", 900, 129600, 43200)
+	if err != nil {
+		return nil, err
+	}
+	rec := sessionRec{Account: c.p.Account}
+	if pp.Type == policy.Root {
+		// The root's sessions last at most an hour, and that long by default.
+		duration = min(duration, 3600)
+		rec.Root = true
+	} else {
+		rec.UserARN, rec.UserID = c.p.ARN, c.p.UserID
+	}
+	ss, err := c.s.newSession(rec, time.Duration(duration)*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	return struct{ Credentials credentialsXML }{
+		credentialsXML{AccessKeyId: ss.AccessKeyID, SecretAccessKey: ss.Secret, SessionToken: ss.Token, Expiration: ss.Expires},
+	}, nil
+}
+
+// getAccessKeyInfo names the account of any access key this server knows:
+// roots', users' (active or not) and temporary ones.
+func getAccessKeyInfo(c *apiCall) (any, error) {
+	id := c.str("AccessKeyId")
+	switch {
+	case id == "":
+		return nil, constraintErr("", "accessKeyId", "Member must not be null")
+	case len(id) < 16:
+		return nil, constraintErr(id, "accessKeyId", "Member must have length greater than or equal to 16")
+	case len(id) > 128:
+		return nil, constraintErr(id, "accessKeyId", "Member must have length less than or equal to 128")
+	}
+	if err := c.authorize("sts:GetAccessKeyInfo", "*"); err != nil {
+		return nil, err
+	}
+	account := ""
+	if cred, err := c.s.accounts.LookupAccessKey(c.ctx, id); err == nil {
+		account = cred.Principal.Account
+	}
+	c.s.read(func(ix *index) {
+		if account != "" {
+			return
+		}
+		if ss := ix.sessions[id]; ss != nil {
+			account = ss.Account
+			return
+		}
+		for aid, a := range ix.accts {
+			for _, u := range a.users {
+				if slices.ContainsFunc(u.Keys, func(k accessKeyRec) bool { return k.ID == id }) {
+					account = aid
+					return
+				}
+			}
+		}
+	})
+	if account == "" {
+		// AWS decodes the account from the key itself; keys this server did
+		// not issue carry none it could decode.
+		return nil, awswire.Errorf(http.StatusBadRequest, "InvalidParameterValue", "The access key ID %s does not exist in our records.", id)
+	}
+	return struct{ Account string }{account}, nil
+}
+
+// newSession stores a session of rec's principal lasting d, dropping
+// sessions expired past their grace in the same transaction.
+func (s *Service) newSession(rec sessionRec, d time.Duration) (*session, error) {
+	now := s.now().UTC().Truncate(time.Second)
+	rec.AccessKeyID, rec.Secret, rec.Token = newAccessKeyID(prefixSessionKey), newSecret(), newSessionToken()
+	rec.Created, rec.Expires = now, now.Add(d)
 	ss, err := newSession(rec)
 	if err != nil {
 		return nil, malformed(err)
@@ -153,7 +386,7 @@ func (s *Service) newRoleSession(r *role, account, name, sessionPolicy string, d
 				t.del(storeKey(old.Account, kindSession, id), func(ix *index) { ix.dropSession(id) })
 			}
 		}
-		return t.put(storeKey(account, kindSession, rec.AccessKeyID), rec, func(ix *index) { ix.putSession(ss) })
+		return t.put(storeKey(rec.Account, kindSession, rec.AccessKeyID), rec, func(ix *index) { ix.putSession(ss) })
 	})
 	if err != nil {
 		return nil, err
@@ -168,7 +401,7 @@ func (s *Service) AssumeRoleForService(ctx context.Context, roleARN, servicePrin
 	if err != nil {
 		return gateway.Credential{}, err
 	}
-	ss, err := s.newRoleSession(r, accountOf(roleARN), sessionName, "", serviceSession)
+	ss, err := s.newSession(sessionRec{Account: accountOf(roleARN), RoleName: r.Name, RoleID: r.ID, SessionName: sessionName}, serviceSession)
 	if err != nil {
 		return gateway.Credential{}, err
 	}

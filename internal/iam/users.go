@@ -238,6 +238,68 @@ func deleteUser(c *apiCall) (any, error) {
 	})
 }
 
+// updateUser renames a user or moves it to another path. Everything the
+// user holds (access keys, policies, group memberships, tags) lives in its
+// record, so it moves with it; its unique id stays.
+func updateUser(c *apiCall) (any, error) {
+	name, err := c.name("UserName", 128)
+	if err != nil {
+		return nil, err
+	}
+	newName, err := c.optName("NewUserName", 64)
+	if err != nil {
+		return nil, err
+	}
+	var newPath string
+	if c.has("NewPath") {
+		if newPath, err = c.path("NewPath"); err != nil {
+			return nil, err
+		}
+	}
+	oldARN := c.existingARN(kindUser, name)
+	if err := c.authorize("iam:UpdateUser", oldARN); err != nil {
+		return nil, err
+	}
+	var old *user
+	c.s.read(func(ix *index) { old = ix.account(c.acct).users[name] })
+	if old == nil {
+		return nil, errNoUser(name)
+	}
+	if newName == "" {
+		newName = name
+	}
+	if newPath == "" {
+		newPath = old.Path
+	}
+	// Renaming needs the permission on the new name as well (IAM user
+	// guide, "Renaming an IAM user").
+	if newARN := entityARN(c.acct, kindUser, newPath, newName); newARN != oldARN {
+		if err := c.authorize("iam:UpdateUser", newARN); err != nil {
+			return nil, err
+		}
+	}
+	return nil, c.s.write(func(t *txn) error {
+		a := t.s.ix.account(c.acct)
+		old := a.users[name]
+		if old == nil {
+			return errNoUser(name)
+		}
+		if !strings.EqualFold(newName, name) && nameTaken(a.users, newName) {
+			return alreadyExists("User with name %s already exists.", newName)
+		}
+		rec := clone(old.userRec)
+		rec.Name, rec.Path = newName, newPath
+		u, err := newUser(c.acct, rec)
+		if err != nil {
+			return err
+		}
+		if newName != name {
+			t.del(storeKey(c.acct, kindUser, name), func(*index) {})
+		}
+		return t.put(storeKey(c.acct, kindUser, newName), rec, func(ix *index) { ix.putUser(ix.mutable(c.acct), old, u) })
+	})
+}
+
 // changeUser replaces the named user with a changed copy, inside a write.
 func (c *apiCall) changeUser(t *txn, name string, change func(r *userRec) error) (*user, error) {
 	a := t.s.ix.account(c.acct)
