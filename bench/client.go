@@ -85,12 +85,24 @@ func (iv *invoker) invoke(ctx context.Context, body *bytes.Buffer) error {
 		return err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("HTTP %d: %.200s", resp.StatusCode, body.Bytes())
+		return &httpError{status: resp.StatusCode, errorType: resp.Header.Get("X-Amzn-ErrorType"), body: body.String()}
 	}
 	if fe := resp.Header.Get("X-Amz-Function-Error"); fe != "" {
 		return fmt.Errorf("function error %s: %.200s", fe, body.Bytes())
 	}
 	return nil
+}
+
+// httpError is an answer other than 200. Lambda names the error in the
+// X-Amzn-ErrorType header; some of its error bodies do not.
+type httpError struct {
+	status    int
+	errorType string
+	body      string
+}
+
+func (e *httpError) Error() string {
+	return fmt.Sprintf("HTTP %d %s: %.200s", e.status, e.errorType, e.body)
 }
 
 // check makes sure the target really echoes before it is timed.

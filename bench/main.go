@@ -22,6 +22,9 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 )
 
 type config struct {
@@ -83,6 +86,19 @@ type results struct {
 	cpuTputBase   cpuSample // during the run at concurrency c.concurrency
 	signCost      time.Duration
 	isolation     string
+	authz         authzResult
+}
+
+// authzBlock is how many invokes the root and the IAM user take in turn.
+const authzBlock = 100
+
+// authzResult compares the lean echo invoked by the account root, which
+// skips policy evaluation, with the same function invoked by an IAM user,
+// whose every invoke is evaluated against its policies.
+type authzResult struct {
+	root, user             dist
+	rootServer, userServer time.Duration // the server's CPU over all c=1 invokes, per thread from schedstat
+	userCPU1               cpuSample     // the user's invokes, for the CPU lines
 }
 
 // fnResult is one echo function's measurements in lambdaplane.
@@ -203,9 +219,27 @@ func measure(ctx context.Context, c config, srv *server, art *artifacts) (*resul
 	}
 	base1 := newInvoker(echo.url, false, 1)
 	in1 := newInvoker(inURL, false, 1)
-	all := append(slices.Clone(ivs), base1, in1)
+	// The lean echo once more, invoked by an IAM user, against its invokes by the root.
+	lean, err := ctl.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(art.fns[0].name)})
+	if err != nil {
+		return nil, err
+	}
+	userCreds, err := createBenchUser(ctx, srv.url, aws.ToString(lean.FunctionArn))
+	if err != nil {
+		return nil, err
+	}
+	user1 := lambdaInvoker(srv.url, art.fns[0].name, 1)
+	user1.creds = userCreds
+	all := append(slices.Clone(ivs), user1, base1, in1)
 	for _, iv := range all {
 		if err := iv.check(ctx); err != nil {
+			return nil, err
+		}
+	}
+	for _, f := range art.fns[1:] {
+		denied := lambdaInvoker(srv.url, f.name, 1)
+		denied.creds = userCreds
+		if err := checkDenied(ctx, denied); err != nil {
 			return nil, err
 		}
 	}
@@ -219,7 +253,26 @@ func measure(ctx context.Context, c config, srv *server, art *artifacts) (*resul
 		}
 	}
 	lat := make([][]time.Duration, len(ivs))
-	var latBase, latIn []time.Duration
+	var latBase, latIn, latUser []time.Duration
+	// timed runs per invokes of iv and adds the CPU the processes spent
+	// meanwhile to coarse (ticks, like every CPU line) and, unless nil, the
+	// server's alone to precise (nanoseconds).
+	timed := func(iv *invoker, per int, coarse *cpuSample, precise *time.Duration) ([]time.Duration, error) {
+		before, beforeThreads := sampleCPU(srv.pid()), sampleThreads(srv.pid())
+		l, err := sequential(ctx, iv, per)
+		if err != nil {
+			return nil, err
+		}
+		if precise != nil {
+			d, err := sampleThreads(srv.pid()).since(beforeThreads)
+			if err != nil {
+				return nil, err
+			}
+			*precise += d
+		}
+		*coarse = coarse.add(sampleCPU(srv.pid()).sub(before))
+		return l, nil
+	}
 	for i := range c.rounds {
 		per := c.n / c.rounds
 		if i == c.rounds-1 {
@@ -227,13 +280,37 @@ func measure(ctx context.Context, c config, srv *server, art *artifacts) (*resul
 		}
 		for j, iv := range ivs {
 			fr := r.fns[j]
-			before := sampleCPU(srv.pid())
-			l, err := sequential(ctx, iv, per)
-			if err != nil {
-				return nil, fmt.Errorf("lambdaplane, %s: %w", fr.fn.label, err)
+			if j > 0 {
+				l, err := timed(iv, per, &fr.cpu1, nil)
+				if err != nil {
+					return nil, fmt.Errorf("lambdaplane, %s: %w", fr.fn.label, err)
+				}
+				lat[j] = append(lat[j], l...)
+				continue
 			}
-			fr.cpu1 = fr.cpu1.add(sampleCPU(srv.pid()).sub(before))
-			lat[j] = append(lat[j], l...)
+			// The lean echo by the root and by the IAM user alternate in
+			// short blocks, root, user, user, root, ..., so that drift and
+			// bursts of other load on the machine hit both alike.
+			for b, root, user := 0, per, per; root+user > 0; b++ {
+				byUser := (b%4 == 1 || b%4 == 2) && user > 0 || root == 0
+				if byUser {
+					part := min(authzBlock, user)
+					user -= part
+					l, err := timed(user1, part, &r.authz.userCPU1, &r.authz.userServer)
+					if err != nil {
+						return nil, fmt.Errorf("lambdaplane, %s invoked by IAM user %s: %w", fr.fn.label, benchUser, err)
+					}
+					latUser = append(latUser, l...)
+					continue
+				}
+				part := min(authzBlock, root)
+				root -= part
+				l, err := timed(iv, part, &fr.cpu1, &r.authz.rootServer)
+				if err != nil {
+					return nil, fmt.Errorf("lambdaplane, %s: %w", fr.fn.label, err)
+				}
+				lat[j] = append(lat[j], l...)
+			}
 		}
 
 		before := sampleCPU(echo.pid())
@@ -253,6 +330,7 @@ func measure(ctx context.Context, c config, srv *server, art *artifacts) (*resul
 		fr.warm = summarize(lat[j])
 	}
 	r.warmBase, r.warmInProcess = summarize(latBase), summarize(latIn)
+	r.authz.root, r.authz.user = r.fns[0].warm, summarize(latUser)
 
 	for _, fr := range r.fns {
 		progress("throughput of %s at concurrency %d: %s warm-up, then %s", fr.fn.label, c.concurrency, c.warmup, c.duration)
@@ -317,7 +395,16 @@ func report(out io.Writer, c config, r *results) {
 		fmt.Fprintf(tw, "%s\tcold start p50\t%s\t%s\t%.2fx\t%s\t\n", name, ms(fr.cold.p50), ms(fr.coldBase.p50), ratio(fr.cold.p50, fr.coldBase.p50), target("< 10ms", fr.cold.p50 < 10*time.Millisecond))
 		fmt.Fprintf(tw, "%s\tcold start p99\t%s\t%s\t%.2fx\t\t\t\n", name, ms(fr.cold.p99), ms(fr.coldBase.p99), ratio(fr.cold.p99, fr.coldBase.p99))
 	}
+	a := r.authz
+	over := overhead(a.user.p50, a.root.p50)
+	fmt.Fprintf(tw, "%s\tauthorization overhead p50\t%s (IAM user)\t%s (root)\t%+.1f%%\t< 5%% of a warm invoke\t%s\t\n",
+		r.fns[0].fn.label, ms(a.user.p50), ms(a.root.p50), over, verdict(over < 5))
+	fmt.Fprintf(tw, "%s\tauthorization overhead p99\t%s (IAM user)\t%s (root)\t%+.1f%%\t\t\t\n",
+		r.fns[0].fn.label, ms(a.user.p99), ms(a.root.p99), overhead(a.user.p99, a.root.p99))
 	tw.Flush()
+	rootCPU, userCPU := a.rootServer/time.Duration(c.n), a.userServer/time.Duration(c.n)
+	fmt.Fprintf(out, "authorization: server CPU per invoke at c=1 (schedstat, ns resolution): IAM user %.1fµs, root %.1fµs, %+.1f%%; the user has an inline policy of 3 statements and AWSLambda_ReadOnlyAccess attached, the root skips policy evaluation\n",
+		micro(userCPU), micro(rootCPU), overhead(userCPU, rootCPU))
 
 	cores := runtime.NumCPU()
 	fmt.Fprintf(out, "\nCPU per invoke (bench client | server | execution environments), and other processes' share of the machine meanwhile:\n")
@@ -336,6 +423,9 @@ func report(out io.Writer, c config, r *results) {
 	for _, fr := range r.fns {
 		cpuRow(fr.fn.label, fr.cpu1, int64(c.n), fr.cpuTput, fr.tput.ok, true)
 	}
+	u := r.authz.userCPU1.perOp(int64(c.n))
+	fmt.Fprintf(tw, "  %s, IAM user\tc=1: %s | %s | %s\t\tothers %.0f%%\t\n", r.fns[0].fn.label,
+		us(u.self), us(u.server), us(u.functions), 100*r.authz.userCPU1.otherShare(cores))
 	cpuRow("baseline", r.cpu1Base, int64(c.n), r.cpuTputBase, r.tputBase.ok, false)
 	tw.Flush()
 
@@ -374,6 +464,8 @@ func ms(d time.Duration) string {
 	}
 	return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond))
 }
+
+func micro(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
 func us(d time.Duration) string {
 	return fmt.Sprintf("%.0fµs", float64(d)/float64(time.Microsecond))

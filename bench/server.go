@@ -225,12 +225,7 @@ func controlClient(url string) *lambda.Client {
 // createExecutionRole creates the role the echo functions run with: Lambda
 // refuses a role that does not exist or does not trust it.
 func createExecutionRole(ctx context.Context, url string) error {
-	c := iam.New(iam.Options{
-		Region:       region,
-		BaseEndpoint: aws.String(url),
-		Credentials:  credentials.NewStaticCredentialsProvider(accessKey, secretKey, ""),
-	})
-	_, err := c.CreateRole(ctx, &iam.CreateRoleInput{
+	_, err := iamClient(url).CreateRole(ctx, &iam.CreateRoleInput{
 		RoleName:                 aws.String("lambda-role"),
 		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`),
 	})

@@ -329,6 +329,29 @@ func TestCLITour(t *testing.T) {
 		}
 	})
 
+	t.Run("iam: a user gets what its policies allow", func(t *testing.T) {
+		s.cliJSON(t, "iam", "create-user", "--user-name", "cli-user")
+		key := s.cliJSON(t, "iam", "create-access-key", "--user-name", "cli-user")
+		ak, sk := jstr(key, "AccessKey.AccessKeyId"), jstr(key, "AccessKey.SecretAccessKey")
+		_, errOut, code := s.cliAs(t, ak, sk, "lambda", "get-function", "--function-name", "hello")
+		want := "An error occurred (AccessDeniedException) when calling the GetFunction operation: User: arn:aws:iam::123456789012:user/cli-user is not authorized to perform: lambda:GetFunction on resource: " + fnARN("hello") + " because no identity-based policy allows the lambda:GetFunction action"
+		if code == 0 || !strings.Contains(errOut, want) {
+			t.Fatalf("get-function without a policy: exit %d\n%s", code, errOut)
+		}
+		if o, e, code := s.cli(t, "iam", "attach-user-policy", "--user-name", "cli-user",
+			"--policy-arn", "arn:aws:iam::aws:policy/AWSLambda_ReadOnlyAccess"); code != 0 {
+			t.Fatalf("attach-user-policy: exit %d\n%s%s", code, o, e)
+		}
+		if o, e, code := s.cliAs(t, ak, sk, "lambda", "get-function", "--function-name", "hello"); code != 0 {
+			t.Fatalf("get-function with AWSLambda_ReadOnlyAccess: exit %d\n%s%s", code, o, e)
+		}
+		_, errOut, code = s.cliAs(t, ak, sk, "lambda", "create-function", "--function-name", "not-mine", "--runtime", "nodejs20.x",
+			"--handler", "index.handler", "--zip-file", "fileb://"+zipPath, "--role", tourRole)
+		if code == 0 || !strings.Contains(errOut, "AccessDeniedException") || !strings.Contains(errOut, "lambda:CreateFunction") {
+			t.Fatalf("create-function with read-only access: exit %d\n%s", code, errOut)
+		}
+	})
+
 	t.Run("delete-function", func(t *testing.T) {
 		if out, errOut, code := s.cli(t, "lambda", "delete-function", "--function-name", "hello"); code != 0 || out != "" {
 			t.Fatalf("delete-function: exit %d\n%s%s", code, out, errOut)

@@ -613,14 +613,20 @@ func checkAPIError(t *testing.T, err error, code string, status int, message str
 // otherwise reach the real AWS.
 func (s *server) cli(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return s.cliAs(t, "test", "test", args...)
+}
+
+// cliAs runs the CLI with another principal's access key.
+func (s *server) cliAs(t *testing.T, accessKey, secret string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, awsCLI, append(args, "--endpoint-url", s.url, "--output", "json")...)
 	cmd.Env = []string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + os.Getenv("HOME"),
-		"AWS_ACCESS_KEY_ID=test",
-		"AWS_SECRET_ACCESS_KEY=test",
+		"AWS_ACCESS_KEY_ID=" + accessKey,
+		"AWS_SECRET_ACCESS_KEY=" + secret,
 		"AWS_DEFAULT_REGION=" + region,
 		"AWS_ENDPOINT_URL=" + s.url,
 		"AWS_CONFIG_FILE=" + filepath.Join(cliHome, "config"),
