@@ -105,9 +105,13 @@ func parseServe(args []string, stderr io.Writer) (*options, error) {
 	return o, nil
 }
 
+// defaultDataDir follows the XDG base directory convention for data.
 func defaultDataDir() string {
-	if d, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(filepath.Dir(d), ".local", "share", "lambdaplane")
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "lambdaplane")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "share", "lambdaplane")
 	}
 	return ".lambdaplane"
 }
