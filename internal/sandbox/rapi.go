@@ -355,8 +355,7 @@ func readPayload(r io.Reader, contentLength int64) ([]byte, int64, error) {
 		return nil, n, err
 	}
 	if contentLength >= 0 {
-		b := make([]byte, contentLength)
-		_, err := io.ReadFull(r, b)
+		b, err := readLength(r, int(contentLength))
 		return b, contentLength, err
 	}
 	b, err := io.ReadAll(io.LimitReader(r, maxPayloadBytes+1))
@@ -368,6 +367,33 @@ func readPayload(r io.Reader, contentLength int64) ([]byte, int64, error) {
 		return nil, int64(len(b)) + n, err
 	}
 	return b, int64(len(b)), nil
+}
+
+// initialBodyCap is the most memory a body's declared length earns before
+// any of it arrives.
+const initialBodyCap = 64 << 10
+
+// readLength reads exactly n bytes. The buffer grows with the bytes that
+// arrive, not with the header's claim: a runtime that announces megabytes and
+// sends nothing, on many connections at once, must not make the host
+// allocate them.
+func readLength(r io.Reader, n int) ([]byte, error) {
+	b := make([]byte, min(n, initialBodyCap))
+	got := 0
+	for {
+		m, err := io.ReadFull(r, b[got:])
+		got += m
+		if err != nil {
+			if err == io.EOF && got > 0 {
+				err = io.ErrUnexpectedEOF
+			}
+			return b[:got], err
+		}
+		if got == n {
+			return b, nil
+		}
+		b = append(b, make([]byte, min(n-got, len(b)))...)
+	}
 }
 
 // writeStatusLine starts a response.
