@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/lambdaplane/lambdaplane/internal/awswire"
 	"github.com/lambdaplane/lambdaplane/internal/gateway"
@@ -193,12 +195,24 @@ func (c *apiCall) tags(name string) ([]tag, error) {
 		if len(t.Value) > 256 {
 			return nil, constraintErr(t.Value, lowerFirst(name)+".member."+strconv.Itoa(i)+".member.value", "Member must have length less than or equal to 256")
 		}
+		// The patterns also keep out bytes that are not UTF-8 (IndexFunc sees
+		// them as U+FFFD, which is no letter), which the store could not keep.
+		if strings.IndexFunc(t.Key, notTagChar) >= 0 {
+			return nil, constraintErr(t.Key, lowerFirst(name)+".member."+strconv.Itoa(i)+".member.key", `Member must satisfy regular expression pattern: [\p{L}\p{Z}\p{N}_.:/=+\-@]+`)
+		}
+		if strings.IndexFunc(t.Value, notTagChar) >= 0 {
+			return nil, constraintErr(t.Value, lowerFirst(name)+".member."+strconv.Itoa(i)+".member.value", `Member must satisfy regular expression pattern: [\p{L}\p{Z}\p{N}_.:/=+\-@]*`)
+		}
 		out = append(out, t)
 	}
 	if len(out) > 50 {
 		return nil, constraintErr("", lowerFirst(name), "Member must have length less than or equal to 50")
 	}
 	return out, nil
+}
+
+func notTagChar(r rune) bool {
+	return r == utf8.RuneError || !unicode.IsLetter(r) && !unicode.In(r, unicode.Z) && !unicode.IsNumber(r) && !strings.ContainsRune("_.:/=+-@", r)
 }
 
 func lowerFirst(s string) string {

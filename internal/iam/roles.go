@@ -51,8 +51,8 @@ func createRole(c *apiCall) (any, error) {
 		return nil, err
 	}
 	desc := c.str("Description")
-	if len(desc) > 1000 {
-		return nil, constraintErr(desc, "description", "Member must have length less than or equal to 1000")
+	if err := roleDescription(desc); err != nil {
+		return nil, err
 	}
 	tags, err := c.tags("Tags")
 	if err != nil {
@@ -212,8 +212,8 @@ func (c *apiCall) changeRoleSettings(action string) (*role, error) {
 		return nil, err
 	}
 	desc, setDesc := c.str("Description"), c.has("Description")
-	if len(desc) > 1000 {
-		return nil, constraintErr(desc, "description", "Member must have length less than or equal to 1000")
+	if err := roleDescription(desc); err != nil {
+		return nil, err
 	}
 	maxSession, err := c.intParam("MaxSessionDuration", 3600, 43200, 0)
 	if err != nil {
@@ -490,4 +490,19 @@ func addUserToGroup(c *apiCall) (any, error) {
 
 func removeUserFromGroup(c *apiCall) (any, error) {
 	return nil, membership(c, "iam:RemoveUserFromGroup", false)
+}
+
+// roleDescription checks a role description against its model constraints;
+// the pattern also keeps out bytes that are not UTF-8, which the store could
+// not keep as they are.
+func roleDescription(desc string) error {
+	if len(desc) > 1000 {
+		return constraintErr(desc, "description", "Member must have length less than or equal to 1000")
+	}
+	if strings.IndexFunc(desc, func(r rune) bool {
+		return r != '\t' && r != '\n' && r != '\r' && (r < 0x20 || r > 0x7e && r < 0xa1 || r > 0xff)
+	}) >= 0 {
+		return constraintErr(desc, "description", `Member must satisfy regular expression pattern: [\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*`)
+	}
+	return nil
 }
