@@ -104,7 +104,9 @@ func createPolicy(c *apiCall) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	desc := c.str("Description")
+	// The store keeps JSON, which cannot hold invalid UTF-8: normalize on
+	// input so what is served now is what a restart loads.
+	desc := strings.ToValidUTF8(c.str("Description"), "\uFFFD")
 	if len(desc) > 1000 {
 		return nil, constraintErr(desc, "description", "Member must have length less than or equal to 1000")
 	}
