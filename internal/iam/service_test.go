@@ -58,7 +58,9 @@ func newEnv(t testing.TB, st store.Store) *env {
 }
 
 func (e *env) cfg(key, secret, token string) aws.Config {
-	return aws.Config{Region: "eu-central-1", Credentials: credentials.NewStaticCredentialsProvider(key, secret, token), RetryMaxAttempts: 1}
+	// Transport errors (a connection dropped under a loaded -race run) are
+	// retried; the API errors these tests assert are not retryable.
+	return aws.Config{Region: "eu-central-1", Credentials: credentials.NewStaticCredentialsProvider(key, secret, token), RetryMaxAttempts: 3}
 }
 
 func (e *env) iam(key, secret, token string) *awsiam.Client {

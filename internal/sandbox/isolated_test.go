@@ -91,8 +91,12 @@ func TestFrozenBetweenInvocations(t *testing.T) {
 	if d := tickDrift(t, false); d < 20 {
 		t.Fatalf("plain environment ticked %d times in 300ms", d)
 	}
-	if d := tickDrift(t, true); d > 3 {
-		t.Errorf("isolated environment ticked %d times while idle; it should be frozen", d)
+	// An environment is frozen freezeGrace after its runtime starts waiting;
+	// the ticker may run during the grace (and a late timer under load), not
+	// for the rest of the 300 ms.
+	allowed := int64(freezeGrace/(5*time.Millisecond)) + 4
+	if d := tickDrift(t, true); d > allowed {
+		t.Errorf("isolated environment ticked %d times while idle (at most %d in the %v grace); it should be frozen", d, allowed, freezeGrace)
 	}
 }
 
