@@ -45,7 +45,8 @@ func (s *Service) authorize(c caller, action string, t target) error {
 		rp = st.policies[t.qualifier]
 	}
 	s.mu.RUnlock()
-	return s.check(c, iam.Check{Action: action, Resource: t.id.qualifiedARN(t.qualifier), ResourceAccount: t.id.Account, ResourcePolicy: rp})
+	return s.check(c, iam.Check{Action: action, Resource: t.id.qualifiedARN(t.qualifier), ResourceAccount: t.id.Account, ResourcePolicy: rp,
+		Context: policy.Context{"lambda:functionarn": {t.id.arn()}}})
 }
 
 // authorizeAccount checks an action that has no resource (ListFunctions, GetAccountSettings).

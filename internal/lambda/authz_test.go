@@ -77,6 +77,16 @@ func TestAuthorizationAndResourcePolicies(t *testing.T) {
 		Role: "arn:aws:iam::123456789012:role/r", Code: &functionCodeInput{ZipFile: makeZip(t, map[string]string{"bootstrap": "x"})}})
 	wantCode(t, err, "AccessDeniedException", "lambda:CreateFunction on resource: arn:aws:lambda:us-east-1:123456789012:function:nope")
 
+	// Lambda's condition key lambda:FunctionArn names the function.
+	carol := userCaller("123456789012", "carol")
+	auth.identity[carol.principal.ARN] = []*policy.Policy{mustIdentity(t, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"lambda:GetFunction","Resource":"*","Condition":{"ArnLike":{"lambda:FunctionArn":"arn:aws:lambda:*:*:function:guard*"}}}]}`)}
+	if _, _, err := h.svc.GetFunction(carol, "lambda:GetFunction", "guarded", ""); err != nil {
+		t.Fatalf("GetFunction allowed by a lambda:FunctionArn condition: %v", err)
+	}
+	auth.identity[carol.principal.ARN] = []*policy.Policy{mustIdentity(t, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"lambda:GetFunction","Resource":"*","Condition":{"ArnLike":{"lambda:FunctionArn":"arn:aws:lambda:*:*:function:other"}}}]}`)}
+	_, _, err = h.svc.GetFunction(carol, "lambda:GetFunction", "guarded", "")
+	wantCode(t, err, "AccessDeniedException", "lambda:GetFunction")
+
 	// CreateFunction also needs iam:PassRole on the role.
 	auth.identity[alice.principal.ARN] = append(auth.identity[alice.principal.ARN], mustIdentity(t, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"lambda:CreateFunction","Resource":"*"}]}`))
 	_, _, err = h.svc.CreateFunction(alice, &createFunctionInput{FunctionName: "nope", Runtime: "provided.al2023", Handler: "x",
