@@ -143,7 +143,11 @@ func (q *asyncQueue) run(ctx context.Context) {
 func (q *asyncQueue) attempt(ctx context.Context, ev *asyncEvent) {
 	s := q.s
 	c := caller{Account: ev.Account, Region: ev.Region}
-	tg, err := s.admit(c, ev.Name, ev.Qualifier)
+	t, err := s.namedQualified(c, ev.Name, ev.Qualifier, "lambda:InvokeFunction", true)
+	var tg *invokeTarget
+	if err == nil {
+		tg, err = s.admit(t)
+	}
 	var res sandbox.Result
 	if err == nil {
 		res, err = s.run(ctx, tg, sandbox.Invocation{

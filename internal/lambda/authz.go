@@ -28,6 +28,29 @@ func (s *Service) checkRole(c caller, role string) error {
 	return nil
 }
 
+// named resolves a function name and checks that the caller may perform
+// action on the (unqualified) function.
+func (s *Service) named(c caller, name, action string, namespaced bool) (target, error) {
+	t, err := parseFunctionName(name, c.Account, c.Region, namespaced)
+	if err != nil {
+		return target{}, err
+	}
+	return t, s.authorize(c, action, target{id: t.id})
+}
+
+// namedQualified resolves a function name and qualifier and checks that the
+// caller may perform action on that version or alias.
+func (s *Service) namedQualified(c caller, name, qualifier, action string, namespaced bool) (target, error) {
+	t, err := parseFunctionName(name, c.Account, c.Region, namespaced)
+	if err != nil {
+		return target{}, err
+	}
+	if t, err = t.withQualifier(qualifier); err != nil {
+		return target{}, err
+	}
+	return t, s.authorize(c, action, t)
+}
+
 // authorize asks IAM whether the caller may perform action on the function
 // (qualified when t has a qualifier), with the function's resource policy
 // for that qualifier. Calls lambdaplane makes itself (async retries) carry no

@@ -339,14 +339,8 @@ func publishedCopy(cfg *Config, n int, description string) *Config {
 
 // GetFunction returns the configuration a name and qualifier select.
 func (s *Service) GetFunction(c caller, action, name, qualifier string) (*Config, *Function, error) {
-	t, err := parseFunctionName(name, c.Account, c.Region, true)
+	t, err := s.namedQualified(c, name, qualifier, action, true)
 	if err != nil {
-		return nil, nil, err
-	}
-	if t, err = t.withQualifier(qualifier); err != nil {
-		return nil, nil, err
-	}
-	if err := s.authorize(c, action, t); err != nil {
 		return nil, nil, err
 	}
 	s.mu.RLock()
@@ -463,11 +457,8 @@ func beginUpdate(cfg *Config) {
 // UpdateFunctionConfiguration changes $LATEST's settings; omitted fields keep
 // their values.
 func (s *Service) UpdateFunctionConfiguration(c caller, name string, in *updateConfigInput) (*Config, *Function, error) {
-	t, err := parseFunctionName(name, c.Account, c.Region, false)
+	t, err := s.named(c, name, "lambda:UpdateFunctionConfiguration", false)
 	if err != nil {
-		return nil, nil, err
-	}
-	if err := s.authorize(c, "lambda:UpdateFunctionConfiguration", target{id: t.id}); err != nil {
 		return nil, nil, err
 	}
 	if in.Role != nil {
@@ -547,11 +538,8 @@ func (s *Service) UpdateFunctionConfiguration(c caller, name string, in *updateC
 
 // UpdateFunctionCode replaces $LATEST's package, optionally publishing a version.
 func (s *Service) UpdateFunctionCode(c caller, name string, in *updateCodeInput) (*Config, *Function, error) {
-	t, err := parseFunctionName(name, c.Account, c.Region, false)
+	t, err := s.named(c, name, "lambda:UpdateFunctionCode", false)
 	if err != nil {
-		return nil, nil, err
-	}
-	if err := s.authorize(c, "lambda:UpdateFunctionCode", target{id: t.id}); err != nil {
 		return nil, nil, err
 	}
 	if err := codeFromS3(in.S3Bucket, in.S3Key, in.ImageURI); err != nil {
@@ -630,14 +618,8 @@ func (s *Service) applyCode(id fnID, in *updateCodeInput, info codeInfo) (*Confi
 // DeleteFunction removes a function with all its versions and aliases, or
 // one published version when a qualifier is given.
 func (s *Service) DeleteFunction(c caller, name, qualifier string) error {
-	t, err := parseFunctionName(name, c.Account, c.Region, false)
+	t, err := s.namedQualified(c, name, qualifier, "lambda:DeleteFunction", false)
 	if err != nil {
-		return err
-	}
-	if t, err = t.withQualifier(qualifier); err != nil {
-		return err
-	}
-	if err := s.authorize(c, "lambda:DeleteFunction", t); err != nil {
 		return err
 	}
 	s.mu.Lock()

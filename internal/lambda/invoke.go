@@ -83,16 +83,9 @@ func (s *Service) validateInvoke(in *invokeInput) error {
 	return nil
 }
 
-// admit resolves the function and qualifier and checks that the function can
-// run now.
-func (s *Service) admit(c caller, name, qualifier string) (*invokeTarget, error) {
-	t, err := parseFunctionName(name, c.Account, c.Region, true)
-	if err != nil {
-		return nil, err
-	}
-	if t, err = t.withQualifier(qualifier); err != nil {
-		return nil, err
-	}
+// admit resolves the configuration the target names and checks that the
+// function can run now.
+func (s *Service) admit(t target) (*invokeTarget, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	st, err := s.lookup(t)
@@ -129,17 +122,11 @@ func (s *Service) Invoke(ctx context.Context, c caller, in *invokeInput) (*invok
 	if err := s.validateInvoke(in); err != nil {
 		return nil, err
 	}
-	t, err := parseFunctionName(in.FunctionName, c.Account, c.Region, true)
+	t, err := s.namedQualified(c, in.FunctionName, in.Qualifier, "lambda:InvokeFunction", true)
 	if err != nil {
 		return nil, err
 	}
-	if t, err = t.withQualifier(in.Qualifier); err != nil {
-		return nil, err
-	}
-	if err := s.authorize(c, "lambda:InvokeFunction", t); err != nil {
-		return nil, err
-	}
-	tg, err := s.admit(c, in.FunctionName, in.Qualifier)
+	tg, err := s.admit(t)
 	if err != nil {
 		return nil, err
 	}

@@ -196,14 +196,8 @@ func (s *Service) AddPermission(c caller, name, qualifier string, in *addPermiss
 
 // RemovePermission removes one statement.
 func (s *Service) RemovePermission(c caller, name, qualifier, sid string, revision string) error {
-	t, err := parseFunctionName(name, c.Account, c.Region, true)
+	t, err := s.namedQualified(c, name, qualifier, "lambda:RemovePermission", true)
 	if err != nil {
-		return err
-	}
-	if t, err = t.withQualifier(qualifier); err != nil {
-		return err
-	}
-	if err := s.authorize(c, "lambda:RemovePermission", t); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -254,14 +248,8 @@ func (s *Service) RemovePermission(c caller, name, qualifier, sid string, revisi
 
 // GetPolicy returns the function policy of a qualifier.
 func (s *Service) GetPolicy(c caller, name, qualifier string) (*ResourcePolicy, error) {
-	t, err := parseFunctionName(name, c.Account, c.Region, true)
+	t, err := s.namedQualified(c, name, qualifier, "lambda:GetPolicy", true)
 	if err != nil {
-		return nil, err
-	}
-	if t, err = t.withQualifier(qualifier); err != nil {
-		return nil, err
-	}
-	if err := s.authorize(c, "lambda:GetPolicy", t); err != nil {
 		return nil, err
 	}
 	s.mu.RLock()

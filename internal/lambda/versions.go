@@ -25,11 +25,8 @@ func sameConfig(cfg, v *Config) bool {
 
 // PublishVersion freezes $LATEST as the next version number.
 func (s *Service) PublishVersion(c caller, name string, in *publishInput) (*Config, *Function, error) {
-	t, err := parseFunctionName(name, c.Account, c.Region, false)
+	t, err := s.named(c, name, "lambda:PublishVersion", false)
 	if err != nil {
-		return nil, nil, err
-	}
-	if err := s.authorize(c, "lambda:PublishVersion", target{id: t.id}); err != nil {
 		return nil, nil, err
 	}
 	if in.Description != nil {
@@ -67,11 +64,8 @@ func (s *Service) PublishVersion(c caller, name string, in *publishInput) (*Conf
 
 // ListVersionsByFunction lists $LATEST then every published version.
 func (s *Service) ListVersionsByFunction(c caller, name, marker string, maxItems int) ([]Config, fnID, string, error) {
-	t, err := parseFunctionName(name, c.Account, c.Region, true)
+	t, err := s.named(c, name, "lambda:ListVersionsByFunction", true)
 	if err != nil {
-		return nil, fnID{}, "", err
-	}
-	if err := s.authorize(c, "lambda:ListVersionsByFunction", target{id: t.id}); err != nil {
 		return nil, fnID{}, "", err
 	}
 	maxItems = pageSize(maxItems)
@@ -187,11 +181,8 @@ func validateAlias(in *aliasInput, create bool) error {
 
 // CreateAlias names a version.
 func (s *Service) CreateAlias(c caller, name string, in *aliasInput) (*Alias, fnID, error) {
-	t, err := parseFunctionName(name, c.Account, c.Region, false)
+	t, err := s.named(c, name, "lambda:CreateAlias", false)
 	if err != nil {
-		return nil, fnID{}, err
-	}
-	if err := s.authorize(c, "lambda:CreateAlias", target{id: t.id}); err != nil {
 		return nil, fnID{}, err
 	}
 	if err := validateAlias(in, true); err != nil {
@@ -227,11 +218,8 @@ func errAliasNotFound(id fnID, name string) error {
 
 // GetAlias returns one alias.
 func (s *Service) GetAlias(c caller, name, alias string) (*Alias, fnID, error) {
-	t, err := parseFunctionName(name, c.Account, c.Region, false)
+	t, err := s.named(c, name, "lambda:GetAlias", false)
 	if err != nil {
-		return nil, fnID{}, err
-	}
-	if err := s.authorize(c, "lambda:GetAlias", target{id: t.id}); err != nil {
 		return nil, fnID{}, err
 	}
 	var v validator
@@ -255,11 +243,8 @@ func (s *Service) GetAlias(c caller, name, alias string) (*Alias, fnID, error) {
 
 // UpdateAlias repoints an alias.
 func (s *Service) UpdateAlias(c caller, name, alias string, in *aliasInput) (*Alias, fnID, error) {
-	t, err := parseFunctionName(name, c.Account, c.Region, false)
+	t, err := s.named(c, name, "lambda:UpdateAlias", false)
 	if err != nil {
-		return nil, fnID{}, err
-	}
-	if err := s.authorize(c, "lambda:UpdateAlias", target{id: t.id}); err != nil {
 		return nil, fnID{}, err
 	}
 	in.Name = &alias
@@ -302,11 +287,8 @@ func (s *Service) UpdateAlias(c caller, name, alias string, in *aliasInput) (*Al
 
 // DeleteAlias removes an alias; deleting one that does not exist succeeds, as on Lambda.
 func (s *Service) DeleteAlias(c caller, name, alias string) error {
-	t, err := parseFunctionName(name, c.Account, c.Region, false)
+	t, err := s.named(c, name, "lambda:DeleteAlias", false)
 	if err != nil {
-		return err
-	}
-	if err := s.authorize(c, "lambda:DeleteAlias", target{id: t.id}); err != nil {
 		return err
 	}
 	var v validator
@@ -328,11 +310,8 @@ func (s *Service) DeleteAlias(c caller, name, alias string) error {
 
 // ListAliases lists a function's aliases by name, optionally only those for one version.
 func (s *Service) ListAliases(c caller, name, version, marker string, maxItems int) ([]Alias, fnID, string, error) {
-	t, err := parseFunctionName(name, c.Account, c.Region, false)
+	t, err := s.named(c, name, "lambda:ListAliases", false)
 	if err != nil {
-		return nil, fnID{}, "", err
-	}
-	if err := s.authorize(c, "lambda:ListAliases", target{id: t.id}); err != nil {
 		return nil, fnID{}, "", err
 	}
 	maxItems = pageSize(maxItems)
@@ -477,11 +456,8 @@ func (s *Service) reservedTotal(account string, except fnID) int {
 
 // PutFunctionConcurrency reserves concurrency for a function.
 func (s *Service) PutFunctionConcurrency(c caller, name string, n *int) (int, error) {
-	t, err := parseFunctionName(name, c.Account, c.Region, false)
+	t, err := s.named(c, name, "lambda:PutFunctionConcurrency", false)
 	if err != nil {
-		return 0, err
-	}
-	if err := s.authorize(c, "lambda:PutFunctionConcurrency", target{id: t.id}); err != nil {
 		return 0, err
 	}
 	var v validator
@@ -514,11 +490,8 @@ func (s *Service) PutFunctionConcurrency(c caller, name string, n *int) (int, er
 
 // GetFunctionConcurrency returns the reservation, or nil.
 func (s *Service) GetFunctionConcurrency(c caller, name string) (*int, error) {
-	t, err := parseFunctionName(name, c.Account, c.Region, false)
+	t, err := s.named(c, name, "lambda:GetFunctionConcurrency", false)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(c, "lambda:GetFunctionConcurrency", target{id: t.id}); err != nil {
 		return nil, err
 	}
 	s.mu.RLock()
@@ -532,11 +505,8 @@ func (s *Service) GetFunctionConcurrency(c caller, name string) (*int, error) {
 
 // DeleteFunctionConcurrency removes the reservation.
 func (s *Service) DeleteFunctionConcurrency(c caller, name string) error {
-	t, err := parseFunctionName(name, c.Account, c.Region, false)
+	t, err := s.named(c, name, "lambda:DeleteFunctionConcurrency", false)
 	if err != nil {
-		return err
-	}
-	if err := s.authorize(c, "lambda:DeleteFunctionConcurrency", target{id: t.id}); err != nil {
 		return err
 	}
 	s.mu.Lock()
