@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/lambdaplane/lambdaplane/internal/ec2"
 	"github.com/lambdaplane/lambdaplane/internal/gateway"
 	"github.com/lambdaplane/lambdaplane/internal/iam"
 	"github.com/lambdaplane/lambdaplane/internal/lambda"
@@ -69,14 +70,16 @@ func (a *accountFlags) Set(v string) error { *a = append(*a, v); return nil }
 
 // options are serve's flags.
 type options struct {
-	listen         string
-	dataDir        string
-	accounts       accountFlags
-	dataplane      string
-	sdkDir         string
-	envIdleTimeout time.Duration
-	asyncRetryBase time.Duration
-	logLevel       string
+	listen              string
+	dataDir             string
+	accounts            accountFlags
+	dataplane           string
+	sdkDir              string
+	envIdleTimeout      time.Duration
+	asyncRetryBase      time.Duration
+	natCreateDelay      time.Duration
+	endpointCreateDelay time.Duration
+	logLevel            string
 }
 
 func parseServe(args []string, stderr io.Writer) (*options, error) {
@@ -91,6 +94,8 @@ func parseServe(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.envIdleTimeout, "env-idle-timeout", 10*time.Minute, "stop a warm execution environment nobody invoked for this long")
 	fs.DurationVar(&o.asyncRetryBase, "async-retry-base", time.Minute, "wait before retrying a failed asynchronous invocation; the second retry waits twice as long")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.DurationVar(&o.natCreateDelay, "nat-create-delay", 0, "how long a new NAT gateway stays pending (AWS: a minute or two); 0 = available at once")
+	fs.DurationVar(&o.endpointCreateDelay, "endpoint-create-delay", 0, "how long a new interface VPC endpoint stays pending; 0 = available at once")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -228,8 +233,17 @@ func serve(args []string) error {
 	}
 	defer svc.Close()
 
+	vpcs, err := ec2.New(ec2.Options{Store: st, Authorizer: identities, Logger: log,
+		NatCreateDelay: o.natCreateDelay, EndpointCreateDelay: o.endpointCreateDelay})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer vpcs.Close()
+
 	gw := gateway.New(gateway.Config{Credentials: identities, Logger: log})
 	gw.Register(svc.GatewayService())
+	gw.Register(vpcs.Gateway())
 	gw.Register(identities.IAMService())
 	gw.Register(identities.STSService())
 	gw.HandleUnsigned("/_lambdaplane/code/", svc.CodeHandler())

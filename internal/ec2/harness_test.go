@@ -1,0 +1,87 @@
+package ec2_test
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	sdk "github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/smithy-go"
+
+	"github.com/lambdaplane/lambdaplane/internal/ec2"
+	"github.com/lambdaplane/lambdaplane/internal/gateway"
+	"github.com/lambdaplane/lambdaplane/internal/iam"
+	"github.com/lambdaplane/lambdaplane/internal/store"
+)
+
+// env is an EC2 service behind the real gateway and IAM, with a client
+// signed as the default account's root.
+type env struct {
+	svc *ec2.Service
+	iam *iam.Service
+	url string
+	st  store.Store
+	ec2 *sdk.Client
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	return newEnvWith(t, store.NewMemory(), ec2.Options{})
+}
+
+func newEnvWith(t *testing.T, st store.Store, opts ec2.Options) *env {
+	t.Helper()
+	accounts, err := iam.NewAccounts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := iam.New(iam.Options{Store: st, Accounts: accounts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Store, opts.Authorizer = st, ids
+	svc, err := ec2.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Close() })
+	g := gateway.New(gateway.Config{Credentials: ids})
+	g.Register(svc.Gateway())
+	g.Register(ids.IAMService())
+	g.Register(ids.STSService())
+	srv := httptest.NewServer(g)
+	t.Cleanup(srv.Close)
+	e := &env{svc: svc, iam: ids, url: srv.URL, st: st}
+	e.ec2 = e.client("test", "test", "")
+	return e
+}
+
+// client is an EC2 client with the given credentials, in us-east-1.
+func (e *env) client(ak, secret, token string) *sdk.Client {
+	return e.clientIn("us-east-1", ak, secret, token)
+}
+
+func (e *env) clientIn(region, ak, secret, token string) *sdk.Client {
+	return sdk.NewFromConfig(aws.Config{Region: region,
+		Credentials:      credentials.NewStaticCredentialsProvider(ak, secret, token),
+		RetryMaxAttempts: 1},
+		func(o *sdk.Options) { o.BaseEndpoint = aws.String(e.url) })
+}
+
+var ctx = context.Background()
+
+// wantAPIError fails unless err is an AWS error with code (and, when msg
+// is not empty, exactly that message).
+func wantAPIError(t *testing.T, err error, code, msg string) {
+	t.Helper()
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		t.Fatalf("want %s, got %v", code, err)
+	}
+	if ae.ErrorCode() != code || (msg != "" && ae.ErrorMessage() != msg) {
+		t.Fatalf("want %s %q, got %s %q", code, msg, ae.ErrorCode(), ae.ErrorMessage())
+	}
+}
