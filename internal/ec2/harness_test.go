@@ -3,6 +3,8 @@ package ec2_test
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 
@@ -67,8 +69,24 @@ func (e *env) client(ak, secret, token string) *sdk.Client {
 func (e *env) clientIn(region, ak, secret, token string) *sdk.Client {
 	return sdk.NewFromConfig(aws.Config{Region: region,
 		Credentials:      credentials.NewStaticCredentialsProvider(ak, secret, token),
-		RetryMaxAttempts: 1},
+		RetryMaxAttempts: 1, HTTPClient: &http.Client{Transport: bodyGuard{http.DefaultTransport}}},
 		func(o *sdk.Options) { o.BaseEndpoint = aws.String(e.url) })
+}
+
+// bodyGuard hides the WriteTo of request bodies. The SDK closes a request
+// body as soon as the response arrives, while net/http may still be
+// draining it after the write; the SDK's closed body answers WriteTo with
+// io.EOF, which the transport takes for a write error, and it closes the
+// connection under the response being read (large answers then fail with
+// "use of closed network connection"). Read answers io.EOF, which is fine.
+type bodyGuard struct{ http.RoundTripper }
+
+func (g bodyGuard) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil && r.Body != http.NoBody {
+		r = r.Clone(r.Context())
+		r.Body = struct{ io.ReadCloser }{r.Body}
+	}
+	return g.RoundTripper.RoundTrip(r)
 }
 
 var ctx = context.Background()

@@ -109,7 +109,7 @@ func allocateIP(t *txn, s *Subnet, want string) (string, error) {
 			return "", errInvalidParam("Address %s is in subnet's reserved address range", want)
 		}
 		if taken[a] {
-			return "", apiError("InvalidIPAddress.InUse", "Address %s is in use.", want)
+			return "", apiError("InvalidIPAddress.InUse", "The specified address is already in use.")
 		}
 		return want, nil
 	}
