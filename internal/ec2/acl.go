@@ -274,10 +274,10 @@ var aclProtocolNames = map[string]string{"6": "tcp", "17": "udp", "1": "icmp", "
 var aclProtocolNumbers = map[string]string{"tcp": "6", "udp": "17", "icmp": "1", "icmpv6": "58"}
 
 var networkACLFilters = filters[*NetworkACL]{
-	"network-acl-id":             func(a *NetworkACL) []string { return one(a.ID) },
-	"vpc-id":                     func(a *NetworkACL) []string { return one(a.VpcID) },
+	"network-acl-id":             func(a *NetworkACL) string { return a.ID },
+	"vpc-id":                     func(a *NetworkACL) string { return a.VpcID },
 	"default":                    func(a *NetworkACL) []string { return boolValue(a.IsDefault) },
-	"owner-id":                   func(a *NetworkACL) []string { return one(a.Owner) },
+	"owner-id":                   func(a *NetworkACL) string { return a.Owner },
 	"association.association-id": aclAssocValues(func(_ *NetworkACL, as ACLAssociation) string { return as.ID }),
 	"association.network-acl-id": aclAssocValues(func(a *NetworkACL, _ ACLAssociation) string { return a.ID }),
 	"association.subnet-id":      aclAssocValues(func(_ *NetworkACL, as ACLAssociation) string { return as.SubnetID }),

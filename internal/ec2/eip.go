@@ -129,9 +129,9 @@ func addressFilters(t *txn) filters[*Address] {
 		return one(s)
 	}
 	return filters[*Address]{
-		"allocation-id":        func(a *Address) []string { return one(a.ID) },
+		"allocation-id":        func(a *Address) string { return a.ID },
 		"association-id":       func(a *Address) []string { return opt(a.AssociationID) },
-		"domain":               func(a *Address) []string { return one("vpc") },
+		"domain":               func(a *Address) string { return "vpc" },
 		"instance-id":          func(a *Address) []string { return opt(a.InstanceID) },
 		"network-interface-id": func(a *Address) []string { return opt(a.NetworkInterfaceID) },
 		"network-interface-owner-id": func(a *Address) []string {
@@ -140,9 +140,9 @@ func addressFilters(t *txn) filters[*Address] {
 			}
 			return nil
 		},
-		"network-border-group": func(a *Address) []string { return one(a.Region) },
+		"network-border-group": func(a *Address) string { return a.Region },
 		"private-ip-address":   func(a *Address) []string { return opt(a.PrivateIP) },
-		"public-ip":            func(a *Address) []string { return one(a.PublicIP) },
+		"public-ip":            func(a *Address) string { return a.PublicIP },
 	}
 }
 

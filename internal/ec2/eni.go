@@ -332,8 +332,8 @@ func eniFilters(t *txn) filters[*NetworkInterface] {
 		"attachment.instance-id":           attach(func(a *ENIAttachment) string { return a.InstanceID }),
 		"attachment.instance-owner-id":     attach(func(a *ENIAttachment) string { return a.InstanceOwnerID }),
 		"attachment.status":                attach(func(a *ENIAttachment) string { return a.Status }),
-		"availability-zone":                func(e *NetworkInterface) []string { return one(e.Zone) },
-		"description":                      func(e *NetworkInterface) []string { return one(e.Description) },
+		"availability-zone":                func(e *NetworkInterface) string { return e.Zone },
+		"description":                      func(e *NetworkInterface) string { return e.Description },
 		"group-id":                         func(e *NetworkInterface) []string { return e.Groups },
 		"group-name": func(e *NetworkInterface) []string {
 			var out []string
@@ -342,18 +342,18 @@ func eniFilters(t *txn) filters[*NetworkInterface] {
 			}
 			return out
 		},
-		"interface-type":       func(e *NetworkInterface) []string { return one(e.InterfaceType) },
-		"mac-address":          func(e *NetworkInterface) []string { return one(e.MAC) },
-		"network-interface-id": func(e *NetworkInterface) []string { return one(e.ID) },
-		"owner-id":             func(e *NetworkInterface) []string { return one(e.Owner) },
+		"interface-type":       func(e *NetworkInterface) string { return e.InterfaceType },
+		"mac-address":          func(e *NetworkInterface) string { return e.MAC },
+		"network-interface-id": func(e *NetworkInterface) string { return e.ID },
+		"owner-id":             func(e *NetworkInterface) string { return e.Owner },
 		"private-ip-address":   ip,
 		"private-dns-name":     dns,
-		"requester-id":         func(e *NetworkInterface) []string { return one(e.RequesterID) },
+		"requester-id":         func(e *NetworkInterface) string { return e.RequesterID },
 		"requester-managed":    func(e *NetworkInterface) []string { return boolValue(e.RequesterManaged) },
 		"source-dest-check":    func(e *NetworkInterface) []string { return boolValue(e.SourceDestCheck) },
-		"status":               func(e *NetworkInterface) []string { return one(e.status()) },
-		"subnet-id":            func(e *NetworkInterface) []string { return one(e.SubnetID) },
-		"vpc-id":               func(e *NetworkInterface) []string { return one(e.VpcID) },
+		"status":               func(e *NetworkInterface) string { return e.status() },
+		"subnet-id":            func(e *NetworkInterface) string { return e.SubnetID },
+		"vpc-id":               func(e *NetworkInterface) string { return e.VpcID },
 	}
 }
 

@@ -2,6 +2,8 @@ package ec2
 
 import (
 	"encoding/base64"
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -13,8 +15,10 @@ type Filter struct {
 }
 
 // filters maps the filter names a Describe call accepts to the values a
-// resource has for them. tag:KEY, tag-key and tag-value come for free.
-type filters[T resource] map[string]func(T) []string
+// resource has for them: a func(T) string for a single value (no
+// allocation per resource, which matters when a filter scans thousands) or
+// a func(T) []string. tag:KEY, tag-key and tag-value come for free.
+type filters[T resource] map[string]any
 
 func one(s string) []string { return []string{s} }
 
@@ -45,32 +49,84 @@ func (fs filters[T]) check(in []Filter) error {
 // match reports whether r passes every filter: filters are ANDed, the
 // values of one filter ORed, and values may use * and ? wildcards.
 func (fs filters[T]) match(in []Filter, r T) bool {
+	return fs.compile(in)(r)
+}
+
+// compile resolves the filters once, for matching many resources.
+func (fs filters[T]) compile(in []Filter) func(T) bool {
+	type step struct {
+		values func(T) []string
+		value  func(T) string
+		tagKey string // for tag:KEY
+		kind   byte   // 'f' field, 't' tag:KEY, 'k' tag-key, 'v' tag-value
+		want   []string
+	}
+	steps := make([]step, 0, len(in))
 	for _, f := range in {
-		var have []string
+		st := step{want: f.Values}
 		switch {
 		case strings.HasPrefix(f.Name, "tag:"):
-			key := f.Name[len("tag:"):]
-			for _, tag := range r.meta().Tags {
-				if tag.Key == key {
-					have = append(have, tag.Value)
+			st.kind, st.tagKey = 't', f.Name[len("tag:"):]
+		case f.Name == "tag-key":
+			st.kind = 'k'
+		case f.Name == "tag-value":
+			st.kind = 'v'
+		default:
+			switch v := fs[f.Name].(type) {
+			case func(T) string:
+				st.kind, st.value = '1', v
+			case func(T) []string:
+				st.kind, st.values = 'f', v
+			default:
+				panic(fmt.Sprintf("ec2: filter %q has a value of type %T", f.Name, v))
+			}
+		}
+		steps = append(steps, st)
+	}
+	return func(r T) bool {
+		for i := range steps {
+			st := &steps[i]
+			matched := false
+			switch st.kind {
+			case '1':
+				matched = anyMatchOne(st.want, st.value(r))
+			case 'f':
+				matched = anyMatch(st.want, st.values(r))
+			default:
+				for _, tag := range r.meta().Tags {
+					var v string
+					switch st.kind {
+					case 't':
+						if tag.Key != st.tagKey {
+							continue
+						}
+						v = tag.Value
+					case 'k':
+						v = tag.Key
+					case 'v':
+						v = tag.Value
+					}
+					if anyMatchOne(st.want, v) {
+						matched = true
+						break
+					}
 				}
 			}
-		case f.Name == "tag-key":
-			for _, tag := range r.meta().Tags {
-				have = append(have, tag.Key)
+			if !matched {
+				return false
 			}
-		case f.Name == "tag-value":
-			for _, tag := range r.meta().Tags {
-				have = append(have, tag.Value)
-			}
-		default:
-			have = fs[f.Name](r)
 		}
-		if !anyMatch(f.Values, have) {
-			return false
+		return true
+	}
+}
+
+func anyMatchOne(patterns []string, value string) bool {
+	for _, p := range patterns {
+		if globMatch(p, value) {
+			return true
 		}
 	}
-	return true
+	return false
 }
 
 func anyMatch(patterns, values []string) bool {
@@ -133,6 +189,7 @@ func selectResources[T resource](c *call, t *txn, k kind, ids []string, in []Fil
 		return nil, err
 	}
 	var out []T
+	match := fs.compile(in)
 	if len(ids) > 0 {
 		seen := map[string]bool{}
 		for _, id := range ids {
@@ -144,18 +201,87 @@ func selectResources[T resource](c *call, t *txn, k kind, ids []string, in []Fil
 			if !ok {
 				return nil, errNotFound(k, id)
 			}
-			if fs.match(in, r) {
+			if match(r) {
 				out = append(out, r)
 			}
 		}
 		return out, nil
 	}
-	for _, r := range all[T](t, k, c.acct, c.region) {
-		if fs.match(in, r) {
-			out = append(out, r)
+	visit := func(r resource) bool {
+		m := r.meta()
+		if v, ok := r.(T); ok && m.Owner == c.acct && m.Region == c.region && match(v) {
+			out = append(out, v)
 		}
+		return true
 	}
+	if cands, ok := indexed(t, k, in, fs); ok {
+		for _, r := range cands {
+			visit(r)
+		}
+		return out, nil
+	}
+	t.each(k, visit)
 	return out, nil
+}
+
+// indexable are the kinds whose filter values change only with writes;
+// the others show states that move with time (pending → available), which
+// an index built earlier would not see.
+var indexable = map[kind]bool{kindVpc: true, kindSubnet: true, kindSG: true, kindACL: true, kindRTB: true, kindIGW: true, kindEIP: true}
+
+// indexed returns, in id order, the resources of kind k that can pass the
+// first filter that names exact values of a single-valued field or a tag;
+// ok is false when no filter can use an index (or the txn has changes of
+// its own, which the shared indexes do not see).
+func indexed[T resource](t *txn, k kind, in []Filter, fs filters[T]) ([]resource, bool) {
+	if len(t.changed) > 0 || !indexable[k] {
+		return nil, false
+	}
+	for _, f := range in {
+		if slices.ContainsFunc(f.Values, func(v string) bool { return strings.ContainsAny(v, "*?\\") }) {
+			continue
+		}
+		var key func(r resource) []string
+		if tagKey, isTag := strings.CutPrefix(f.Name, "tag:"); isTag {
+			key = func(r resource) []string {
+				var out []string
+				for _, tag := range r.meta().Tags {
+					if tag.Key == tagKey {
+						out = append(out, tag.Value)
+					}
+				}
+				return out
+			}
+		} else if get, single := fs[f.Name].(func(T) string); single {
+			key = func(r resource) []string {
+				if v, ok := r.(T); ok {
+					return []string{get(v)}
+				}
+				return nil
+			}
+		} else {
+			continue
+		}
+		ix := t.base.index(k, f.Name, func() map[string][]resource {
+			ix := map[string][]resource{}
+			for _, r := range t.base.sorted[k] {
+				for _, v := range key(r) {
+					ix[v] = append(ix[v], r)
+				}
+			}
+			return ix
+		})
+		var out []resource
+		for _, v := range f.Values {
+			out = append(out, ix[v]...)
+		}
+		if len(f.Values) > 1 {
+			slices.SortFunc(out, func(a, b resource) int { return strings.Compare(a.meta().ID, b.meta().ID) })
+			out = slices.CompactFunc(out, func(a, b resource) bool { return a == b })
+		}
+		return out, true
+	}
+	return nil, false
 }
 
 // findAs returns the resource with id if the caller's account owns it in

@@ -52,8 +52,8 @@ func (g *InternetGateway) xml() igwXML {
 }
 
 var igwFilters = filters[*InternetGateway]{
-	"internet-gateway-id": func(g *InternetGateway) []string { return one(g.ID) },
-	"owner-id":            func(g *InternetGateway) []string { return one(g.Owner) },
+	"internet-gateway-id": func(g *InternetGateway) string { return g.ID },
+	"owner-id":            func(g *InternetGateway) string { return g.Owner },
 	"attachment.vpc-id": func(g *InternetGateway) []string {
 		if g.VpcID == "" {
 			return nil

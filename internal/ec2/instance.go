@@ -911,18 +911,18 @@ func instanceFilters(t *txn) filters[*Instance] {
 		return one(e.PublicIP)
 	}
 	return filters[*Instance]{
-		"instance-id":         func(i *Instance) []string { return one(i.ID) },
-		"instance-state-name": func(i *Instance) []string { return one(i.settled()) },
-		"instance-state-code": func(i *Instance) []string { return one(itoa(int(stateCodes[i.settled()]))) },
-		"instance-type":       func(i *Instance) []string { return one(i.InstanceType) },
-		"image-id":            func(i *Instance) []string { return one(i.ImageID) },
-		"availability-zone":   func(i *Instance) []string { return one(i.Zone) },
-		"reservation-id":      func(i *Instance) []string { return one(i.ReservationID) },
-		"owner-id":            func(i *Instance) []string { return one(i.Owner) },
-		"key-name":            func(i *Instance) []string { return one(i.KeyName) },
-		"launch-index":        func(i *Instance) []string { return one(itoa(int(i.LaunchIndex))) },
-		"client-token":        func(i *Instance) []string { return one(i.ClientToken) },
-		"tenancy":             func(i *Instance) []string { return one(i.Tenancy) },
+		"instance-id":         func(i *Instance) string { return i.ID },
+		"instance-state-name": func(i *Instance) string { return i.settled() },
+		"instance-state-code": func(i *Instance) string { return itoa(int(stateCodes[i.settled()])) },
+		"instance-type":       func(i *Instance) string { return i.InstanceType },
+		"image-id":            func(i *Instance) string { return i.ImageID },
+		"availability-zone":   func(i *Instance) string { return i.Zone },
+		"reservation-id":      func(i *Instance) string { return i.ReservationID },
+		"owner-id":            func(i *Instance) string { return i.Owner },
+		"key-name":            func(i *Instance) string { return i.KeyName },
+		"launch-index":        func(i *Instance) string { return itoa(int(i.LaunchIndex)) },
+		"client-token":        func(i *Instance) string { return i.ClientToken },
+		"tenancy":             func(i *Instance) string { return i.Tenancy },
 		"iam-instance-profile.arn": func(i *Instance) []string {
 			if i.IamInstanceProfile == "" {
 				return nil
@@ -1228,11 +1228,11 @@ func health(i *Instance) statusSummaryXML {
 }
 
 var instanceStatusFilters = filters[*Instance]{
-	"availability-zone":            func(i *Instance) []string { return one(i.Zone) },
-	"instance-state-name":          func(i *Instance) []string { return one(i.settled()) },
-	"instance-state-code":          func(i *Instance) []string { return one(itoa(int(stateCodes[i.settled()]))) },
-	"instance-status.status":       func(i *Instance) []string { return one(health(i).Status) },
-	"system-status.status":         func(i *Instance) []string { return one(health(i).Status) },
+	"availability-zone":            func(i *Instance) string { return i.Zone },
+	"instance-state-name":          func(i *Instance) string { return i.settled() },
+	"instance-state-code":          func(i *Instance) string { return itoa(int(stateCodes[i.settled()])) },
+	"instance-status.status":       func(i *Instance) string { return health(i).Status },
+	"system-status.status":         func(i *Instance) string { return health(i).Status },
 	"instance-status.reachability": func(i *Instance) []string { return reachability(i) },
 	"system-status.reachability":   func(i *Instance) []string { return reachability(i) },
 }

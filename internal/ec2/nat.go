@@ -122,10 +122,10 @@ func (n *NatGateway) xml() natXML {
 }
 
 var natFilters = filters[*NatGateway]{
-	"nat-gateway-id": func(n *NatGateway) []string { return one(n.ID) },
-	"state":          func(n *NatGateway) []string { return one(n.State) },
-	"subnet-id":      func(n *NatGateway) []string { return one(n.SubnetID) },
-	"vpc-id":         func(n *NatGateway) []string { return one(n.VpcID) },
+	"nat-gateway-id": func(n *NatGateway) string { return n.ID },
+	"state":          func(n *NatGateway) string { return n.State },
+	"subnet-id":      func(n *NatGateway) string { return n.SubnetID },
+	"vpc-id":         func(n *NatGateway) string { return n.VpcID },
 }
 
 type createNatGatewayInput struct {

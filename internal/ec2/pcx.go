@@ -433,15 +433,15 @@ type pcxView struct {
 }
 
 var pcxFilters = filters[*pcxView]{
-	"vpc-peering-connection-id":     func(v *pcxView) []string { return one(v.p.ID) },
-	"status-code":                   func(v *pcxView) []string { return one(v.p.Status) },
-	"status-message":                func(v *pcxView) []string { return one(v.p.Message) },
-	"expiration-time":               func(v *pcxView) []string { return one(timestamp(v.p.Expires)) },
-	"requester-vpc-info.vpc-id":     func(v *pcxView) []string { return one(v.p.RequesterVpcID) },
-	"requester-vpc-info.owner-id":   func(v *pcxView) []string { return one(v.p.Owner) },
+	"vpc-peering-connection-id":     func(v *pcxView) string { return v.p.ID },
+	"status-code":                   func(v *pcxView) string { return v.p.Status },
+	"status-message":                func(v *pcxView) string { return v.p.Message },
+	"expiration-time":               func(v *pcxView) string { return timestamp(v.p.Expires) },
+	"requester-vpc-info.vpc-id":     func(v *pcxView) string { return v.p.RequesterVpcID },
+	"requester-vpc-info.owner-id":   func(v *pcxView) string { return v.p.Owner },
 	"requester-vpc-info.cidr-block": func(v *pcxView) []string { return v.p.RequesterCidrs },
-	"accepter-vpc-info.vpc-id":      func(v *pcxView) []string { return one(v.p.AccepterVpcID) },
-	"accepter-vpc-info.owner-id":    func(v *pcxView) []string { return one(v.p.AccepterOwner) },
+	"accepter-vpc-info.vpc-id":      func(v *pcxView) string { return v.p.AccepterVpcID },
+	"accepter-vpc-info.owner-id":    func(v *pcxView) string { return v.p.AccepterOwner },
 	"accepter-vpc-info.cidr-block":  func(v *pcxView) []string { return v.p.AccepterCidrs },
 }
 

@@ -236,9 +236,9 @@ func rtbFilters(t *txn) filters[*RouteTable] {
 	}
 	none := func(*RouteTable) []string { return nil }
 	return filters[*RouteTable]{
-		"route-table-id": func(rt *RouteTable) []string { return one(rt.ID) },
-		"vpc-id":         func(rt *RouteTable) []string { return one(rt.VpcID) },
-		"owner-id":       func(rt *RouteTable) []string { return one(rt.Owner) },
+		"route-table-id": func(rt *RouteTable) string { return rt.ID },
+		"vpc-id":         func(rt *RouteTable) string { return rt.VpcID },
+		"owner-id":       func(rt *RouteTable) string { return rt.Owner },
 		"association.main": func(rt *RouteTable) []string {
 			var out []string
 			for _, a := range rt.Associations {

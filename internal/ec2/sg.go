@@ -412,11 +412,11 @@ func sgRuleValues(egress bool, f func(SGRule) (string, bool)) func(*SecurityGrou
 // referenced groups are looked up in t.
 func securityGroupFilters(t *txn) filters[*SecurityGroup] {
 	fs := filters[*SecurityGroup]{
-		"group-id":    func(g *SecurityGroup) []string { return one(g.ID) },
-		"group-name":  func(g *SecurityGroup) []string { return one(g.Name) },
-		"vpc-id":      func(g *SecurityGroup) []string { return one(g.VpcID) },
-		"description": func(g *SecurityGroup) []string { return one(g.Description) },
-		"owner-id":    func(g *SecurityGroup) []string { return one(g.Owner) },
+		"group-id":    func(g *SecurityGroup) string { return g.ID },
+		"group-name":  func(g *SecurityGroup) string { return g.Name },
+		"vpc-id":      func(g *SecurityGroup) string { return g.VpcID },
+		"description": func(g *SecurityGroup) string { return g.Description },
+		"owner-id":    func(g *SecurityGroup) string { return g.Owner },
 	}
 	port := func(from bool) func(SGRule) (string, bool) {
 		return func(r SGRule) (string, bool) {
@@ -1146,8 +1146,8 @@ type sgRuleView struct {
 }
 
 var sgRuleFilters = filters[*sgRuleView]{
-	"group-id":               func(v *sgRuleView) []string { return one(v.group.ID) },
-	"security-group-rule-id": func(v *sgRuleView) []string { return one(v.rule.ID) },
+	"group-id":               func(v *sgRuleView) string { return v.group.ID },
+	"security-group-rule-id": func(v *sgRuleView) string { return v.rule.ID },
 }
 
 type describeSGRulesInput struct {

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lambdaplane/lambdaplane/internal/store"
@@ -50,10 +51,50 @@ const StorePrefix = keyResources
 type state struct {
 	byKind  map[kind]map[string]resource
 	markers map[string]bool
+	// sorted holds each kind's resources in id order, rebuilt when a write
+	// changes the kind, so that reads (every Describe) need not sort.
+	sorted map[kind][]resource
+
+	// indexes map the values of exact-match filters to the resources that
+	// have them, built on first use and dropped by every write, so that a
+	// Describe whose filter names a value costs what its answer costs.
+	idxMu   sync.Mutex
+	indexes map[indexKey]map[string][]resource
+}
+
+type indexKey struct {
+	k      kind
+	filter string
+}
+
+// index returns the index of filter over kind k, building it with build.
+func (st *state) index(k kind, filter string, build func() map[string][]resource) map[string][]resource {
+	st.idxMu.Lock()
+	defer st.idxMu.Unlock()
+	key := indexKey{k, filter}
+	if ix, ok := st.indexes[key]; ok {
+		return ix
+	}
+	ix := build()
+	if st.indexes == nil {
+		st.indexes = map[indexKey]map[string][]resource{}
+	}
+	st.indexes[key] = ix
+	return ix
 }
 
 func newState() *state {
-	return &state{byKind: map[kind]map[string]resource{}, markers: map[string]bool{}}
+	return &state{byKind: map[kind]map[string]resource{}, markers: map[string]bool{}, sorted: map[kind][]resource{}}
+}
+
+// resort rebuilds the id order of kind k.
+func (st *state) resort(k kind) {
+	rs := make([]resource, 0, len(st.byKind[k]))
+	for _, r := range st.byKind[k] {
+		rs = append(rs, r)
+	}
+	slices.SortFunc(rs, func(a, b resource) int { return strings.Compare(a.meta().ID, b.meta().ID) })
+	st.sorted[k] = rs
 }
 
 func (st *state) get(id string) resource {
@@ -89,6 +130,9 @@ func load(s store.Store) (*state, error) {
 		}
 		return nil
 	})
+	for k := range st.byKind {
+		st.resort(k)
+	}
 	return st, err
 }
 
@@ -188,6 +232,14 @@ func (t *txn) mark(name string) {
 // each calls fn for every resource of kind k, in id order, until fn returns
 // false.
 func (t *txn) each(k kind, fn func(r resource) bool) {
+	if !t.changedKind(k) {
+		for _, r := range t.base.sorted[k] {
+			if !fn(r) {
+				return
+			}
+		}
+		return
+	}
 	ids := make([]string, 0, len(t.base.byKind[k])+len(t.changed))
 	for id := range t.base.byKind[k] {
 		if _, ok := t.changed[id]; !ok {
@@ -205,6 +257,15 @@ func (t *txn) each(k kind, fn func(r resource) bool) {
 			return
 		}
 	}
+}
+
+func (t *txn) changedKind(k kind) bool {
+	for id := range t.changed {
+		if kindOf(id) == k {
+			return true
+		}
+	}
+	return false
 }
 
 // all returns every resource of type T in kind k owned by acct in region,
@@ -261,12 +322,22 @@ func (t *txn) commit(s store.Store) error {
 
 // apply makes committed changes visible in the base state.
 func (t *txn) apply() {
+	touched := map[kind]bool{}
 	for id, r := range t.changed {
 		if r == nil {
 			t.base.del(id)
 		} else {
 			t.base.put(r)
 		}
+		touched[kindOf(id)] = true
+	}
+	for k := range touched {
+		t.base.resort(k)
+	}
+	if len(t.changed) > 0 {
+		t.base.idxMu.Lock()
+		t.base.indexes = nil
+		t.base.idxMu.Unlock()
 	}
 	for m := range t.marks {
 		t.base.markers[m] = true

@@ -132,22 +132,22 @@ func newSubnet(c *call, t *txn, v *Vpc, cidr string, z zone, tags []Tag) *Subnet
 }
 
 var subnetFilters = filters[*Subnet]{
-	"subnet-id":               func(s *Subnet) []string { return one(s.ID) },
-	"subnet-arn":              func(s *Subnet) []string { return one("arn:aws:ec2:" + s.Region + ":" + s.Owner + ":subnet/" + s.ID) },
-	"vpc-id":                  func(s *Subnet) []string { return one(s.VpcID) },
-	"cidr":                    func(s *Subnet) []string { return one(s.CidrBlock) },
-	"cidr-block":              func(s *Subnet) []string { return one(s.CidrBlock) },
-	"cidrBlock":               func(s *Subnet) []string { return one(s.CidrBlock) },
-	"availability-zone":       func(s *Subnet) []string { return one(s.Zone) },
-	"availabilityZone":        func(s *Subnet) []string { return one(s.Zone) },
-	"availability-zone-id":    func(s *Subnet) []string { return one(s.ZoneID) },
-	"availabilityZoneId":      func(s *Subnet) []string { return one(s.ZoneID) },
+	"subnet-id":               func(s *Subnet) string { return s.ID },
+	"subnet-arn":              func(s *Subnet) string { return "arn:aws:ec2:" + s.Region + ":" + s.Owner + ":subnet/" + s.ID },
+	"vpc-id":                  func(s *Subnet) string { return s.VpcID },
+	"cidr":                    func(s *Subnet) string { return s.CidrBlock },
+	"cidr-block":              func(s *Subnet) string { return s.CidrBlock },
+	"cidrBlock":               func(s *Subnet) string { return s.CidrBlock },
+	"availability-zone":       func(s *Subnet) string { return s.Zone },
+	"availabilityZone":        func(s *Subnet) string { return s.Zone },
+	"availability-zone-id":    func(s *Subnet) string { return s.ZoneID },
+	"availabilityZoneId":      func(s *Subnet) string { return s.ZoneID },
 	"default-for-az":          func(s *Subnet) []string { return boolValue(s.DefaultForAz) },
 	"defaultForAz":            func(s *Subnet) []string { return boolValue(s.DefaultForAz) },
 	"map-public-ip-on-launch": func(s *Subnet) []string { return boolValue(s.MapPublicIP) },
-	"owner-id":                func(s *Subnet) []string { return one(s.Owner) },
-	"state":                   func(s *Subnet) []string { return one("available") },
-	"ipv6-native":             func(s *Subnet) []string { return one("false") },
+	"owner-id":                func(s *Subnet) string { return s.Owner },
+	"state":                   func(s *Subnet) string { return "available" },
+	"ipv6-native":             func(s *Subnet) string { return "false" },
 }
 
 type createSubnetInput struct {

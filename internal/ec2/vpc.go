@@ -101,9 +101,9 @@ func (v *Vpc) xml(state string) vpcXML {
 }
 
 var vpcFilters = filters[*Vpc]{
-	"vpc-id":     func(v *Vpc) []string { return one(v.ID) },
-	"cidr":       func(v *Vpc) []string { return one(v.CidrBlock) },
-	"cidr-block": func(v *Vpc) []string { return one(v.CidrBlock) },
+	"vpc-id":     func(v *Vpc) string { return v.ID },
+	"cidr":       func(v *Vpc) string { return v.CidrBlock },
+	"cidr-block": func(v *Vpc) string { return v.CidrBlock },
 	"cidr-block-association.cidr-block": func(v *Vpc) []string {
 		var out []string
 		for _, a := range v.CidrAssociations {
@@ -118,12 +118,12 @@ var vpcFilters = filters[*Vpc]{
 		}
 		return out
 	},
-	"cidr-block-association.state": func(v *Vpc) []string { return one("associated") },
-	"dhcp-options-id":              func(v *Vpc) []string { return one(v.DhcpOptionsID) },
+	"cidr-block-association.state": func(v *Vpc) string { return "associated" },
+	"dhcp-options-id":              func(v *Vpc) string { return v.DhcpOptionsID },
 	"is-default":                   func(v *Vpc) []string { return boolValue(v.IsDefault) },
-	"owner-id":                     func(v *Vpc) []string { return one(v.Owner) },
-	"state":                        func(v *Vpc) []string { return one("available") },
-	"instance-tenancy":             func(v *Vpc) []string { return one(v.Tenancy) },
+	"owner-id":                     func(v *Vpc) string { return v.Owner },
+	"state":                        func(v *Vpc) string { return "available" },
+	"instance-tenancy":             func(v *Vpc) string { return v.Tenancy },
 }
 
 // checkVpcCidr validates a VPC IPv4 range: a network address with a mask

@@ -279,3 +279,42 @@ func TestPersistence(t *testing.T) {
 		t.Fatalf("VPCs after restart: %d (the default VPC must not be made twice)", len(vs.Vpcs))
 	}
 }
+
+// Filters answered from an index see every write: a new tag, a removed
+// one, a deleted subnet.
+func TestIndexedFiltersFollowWrites(t *testing.T) {
+	e := newEnv(t)
+	v := createVpc(t, e.ec2, "10.0.0.0/16")
+	s := createSubnet(t, e.ec2, *v.VpcId, "10.0.1.0/24", "")
+	count := func(f types.Filter) int {
+		t.Helper()
+		out, err := e.ec2.DescribeSubnets(ctx, &sdk.DescribeSubnetsInput{Filters: []types.Filter{f}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(out.Subnets)
+	}
+	byTag := types.Filter{Name: aws.String("tag:tier"), Values: []string{"app"}}
+	byVpc := types.Filter{Name: aws.String("vpc-id"), Values: []string{*v.VpcId}}
+	if count(byTag) != 0 || count(byVpc) != 1 {
+		t.Fatal("before tagging")
+	}
+	if _, err := e.ec2.CreateTags(ctx, &sdk.CreateTagsInput{Resources: []string{*s.SubnetId}, Tags: []types.Tag{{Key: aws.String("tier"), Value: aws.String("app")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if count(byTag) != 1 {
+		t.Fatal("tag not seen")
+	}
+	createSubnet(t, e.ec2, *v.VpcId, "10.0.2.0/24", "")
+	if count(byVpc) != 2 {
+		t.Fatal("new subnet not seen")
+	}
+	e.ec2.DeleteTags(ctx, &sdk.DeleteTagsInput{Resources: []string{*s.SubnetId}})
+	e.ec2.DeleteSubnet(ctx, &sdk.DeleteSubnetInput{SubnetId: s.SubnetId})
+	if count(byTag) != 0 || count(byVpc) != 1 {
+		t.Fatal("delete not seen")
+	}
+	if count(types.Filter{Name: aws.String("vpc-id"), Values: []string{*v.VpcId, "vpc-0000000000000000f"}}) != 1 {
+		t.Fatal("several values")
+	}
+}

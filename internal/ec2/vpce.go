@@ -250,8 +250,8 @@ func prefixListEntries(region string) []*plEntry {
 }
 
 var prefixListFilters = filters[*plEntry]{
-	"prefix-list-id":   func(p *plEntry) []string { return one(p.pl.ID) },
-	"prefix-list-name": func(p *plEntry) []string { return one(p.pl.Name) },
+	"prefix-list-id":   func(p *plEntry) string { return p.pl.ID },
+	"prefix-list-name": func(p *plEntry) string { return p.pl.Name },
 }
 
 // selectPrefixLists applies ids and filters to the region's prefix lists.
@@ -348,9 +348,9 @@ type describeManagedPrefixListsOutput struct {
 }
 
 var managedPrefixListFilters = filters[*plEntry]{
-	"prefix-list-id":   func(p *plEntry) []string { return one(p.pl.ID) },
-	"prefix-list-name": func(p *plEntry) []string { return one(p.pl.Name) },
-	"owner-id":         func(p *plEntry) []string { return one("AWS") },
+	"prefix-list-id":   func(p *plEntry) string { return p.pl.ID },
+	"prefix-list-name": func(p *plEntry) string { return p.pl.Name },
+	"owner-id":         func(p *plEntry) string { return "AWS" },
 }
 
 func describeManagedPrefixLists(c *call) (any, error) {
@@ -462,11 +462,11 @@ func vpceServiceEntries(region string) []*vpceSvcEntry {
 }
 
 var vpceServiceFilters = filters[*vpceSvcEntry]{
-	"service-name":               func(s *vpceSvcEntry) []string { return one(s.full) },
-	"service-type":               func(s *vpceSvcEntry) []string { return one(s.typ) },
-	"owner":                      func(s *vpceSvcEntry) []string { return one("amazon") },
-	"service-region":             func(s *vpceSvcEntry) []string { return one(s.Region) },
-	"supported-ip-address-types": func(s *vpceSvcEntry) []string { return one("ipv4") },
+	"service-name":               func(s *vpceSvcEntry) string { return s.full },
+	"service-type":               func(s *vpceSvcEntry) string { return s.typ },
+	"owner":                      func(s *vpceSvcEntry) string { return "amazon" },
+	"service-region":             func(s *vpceSvcEntry) string { return s.Region },
+	"supported-ip-address-types": func(s *vpceSvcEntry) string { return "ipv4" },
 }
 
 type serviceTypeXML struct {
@@ -1039,12 +1039,12 @@ func endpointByToken(c *call, t *txn, token string) *Endpoint {
 // ---- DescribeVpcEndpoints ----
 
 var vpceFilters = filters[*Endpoint]{
-	"service-name":       func(e *Endpoint) []string { return one(e.ServiceName) },
-	"service-region":     func(e *Endpoint) []string { return one(e.Region) },
-	"vpc-id":             func(e *Endpoint) []string { return one(e.VpcID) },
-	"vpc-endpoint-id":    func(e *Endpoint) []string { return one(e.ID) },
-	"vpc-endpoint-state": func(e *Endpoint) []string { return one(e.State) },
-	"vpc-endpoint-type":  func(e *Endpoint) []string { return one(e.Type) },
+	"service-name":       func(e *Endpoint) string { return e.ServiceName },
+	"service-region":     func(e *Endpoint) string { return e.Region },
+	"vpc-id":             func(e *Endpoint) string { return e.VpcID },
+	"vpc-endpoint-id":    func(e *Endpoint) string { return e.ID },
+	"vpc-endpoint-state": func(e *Endpoint) string { return e.State },
+	"vpc-endpoint-type":  func(e *Endpoint) string { return e.Type },
 	"ip-address-type": func(e *Endpoint) []string {
 		if e.Type == "Interface" {
 			return one("ipv4")
