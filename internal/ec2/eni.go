@@ -35,6 +35,10 @@ type NetworkInterface struct {
 	AllocationID string `json:"alloc,omitempty"`
 	// ClientToken makes CreateNetworkInterface idempotent.
 	ClientToken string `json:"clientToken,omitempty"`
+	// Holders are the function versions using a Lambda interface; when the
+	// last one leaves, IdleSince starts the delete delay.
+	Holders   []string  `json:"holders,omitempty"`
+	IdleSince time.Time `json:"idleSince,omitzero"`
 }
 
 // ENIAttachment is an interface's attachment to an instance (or, for
@@ -523,7 +527,9 @@ func deleteNetworkInterface(c *call) (any, error) {
 		if e.Attachment != nil {
 			return errENIInUse(e.ID)
 		}
-		if e.RequesterManaged {
+		// A Lambda interface no function uses any more is detached, and
+		// users may delete it before Lambda does.
+		if e.RequesterManaged && e.ManagedBy != lambdaManagedBy {
 			return errServiceOwned()
 		}
 		disassociateAddress(t, e)

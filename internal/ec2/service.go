@@ -32,6 +32,9 @@ type Options struct {
 	NatCreateDelay time.Duration
 	// EndpointCreateDelay is how long an interface VPC endpoint stays pending.
 	EndpointCreateDelay time.Duration
+	// EniDeleteDelay is how long a Lambda interface nobody uses is kept
+	// before it is deleted (AWS: up to 20 minutes).
+	EniDeleteDelay time.Duration
 }
 
 // Service is the EC2 control plane.
