@@ -79,6 +79,8 @@ type options struct {
 	asyncRetryBase      time.Duration
 	natCreateDelay      time.Duration
 	endpointCreateDelay time.Duration
+	eniCreateDelay      time.Duration
+	eniDeleteDelay      time.Duration
 	logLevel            string
 }
 
@@ -96,6 +98,8 @@ func parseServe(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&o.natCreateDelay, "nat-create-delay", 0, "how long a new NAT gateway stays pending (AWS: a minute or two); 0 = available at once")
 	fs.DurationVar(&o.endpointCreateDelay, "endpoint-create-delay", 0, "how long a new interface VPC endpoint stays pending; 0 = available at once")
+	fs.DurationVar(&o.eniCreateDelay, "eni-create-delay", 0, "how long Lambda takes to make a function's network interfaces (AWS: about a minute for a new subnet and group combination); the function is Pending meanwhile")
+	fs.DurationVar(&o.eniDeleteDelay, "eni-delete-delay", 0, "how long a Lambda network interface no function uses is kept before it is deleted (AWS: up to 20 minutes)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -216,6 +220,14 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
+	vpcs, err := ec2.New(ec2.Options{Store: st, Authorizer: identities, Logger: log,
+		NatCreateDelay: o.natCreateDelay, EndpointCreateDelay: o.endpointCreateDelay, EniDeleteDelay: o.eniDeleteDelay})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer vpcs.Close()
+
 	svc, err := lambda.New(lambda.Options{
 		Store:          st,
 		CodeDir:        filepath.Join(o.dataDir, "code"),
@@ -226,20 +238,14 @@ func serve(args []string) error {
 		Logger:         log,
 		EnvIdleTimeout: o.envIdleTimeout,
 		AsyncRetryBase: o.asyncRetryBase,
+		VPC:            vpcs,
+		EniCreateDelay: o.eniCreateDelay,
 	})
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	defer svc.Close()
-
-	vpcs, err := ec2.New(ec2.Options{Store: st, Authorizer: identities, Logger: log,
-		NatCreateDelay: o.natCreateDelay, EndpointCreateDelay: o.endpointCreateDelay})
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	defer vpcs.Close()
 
 	gw := gateway.New(gateway.Config{Credentials: identities, Logger: log})
 	gw.Register(svc.GatewayService())

@@ -47,6 +47,13 @@ type ServiceRoles interface {
 	// CheckAssumableBy answers the same question without creating a session
 	// (for validating a function's role when it is created or updated).
 	CheckAssumableBy(ctx context.Context, roleARN, servicePrincipal string) error
+	// RoleAllows reports whether the role's own policies (identity policies
+	// and permissions boundary) allow action on resource, as they would for
+	// a session of the role: Lambda's check that an execution role may
+	// manage network interfaces.
+	RoleAllows(ctx context.Context, roleARN, action, resource string) bool
+	// RoleID is the role's unique id (AROA...), "" if there is no such role.
+	RoleID(ctx context.Context, roleARN string) string
 }
 
 // ErrRoleNotAssumable is returned by AssumeRoleForService when the role does

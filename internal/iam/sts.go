@@ -415,6 +415,39 @@ func (s *Service) CheckAssumableBy(ctx context.Context, roleARN, servicePrincipa
 	return err
 }
 
+// RoleAllows implements ServiceRoles.
+func (s *Service) RoleAllows(ctx context.Context, roleARN, action, resource string) bool {
+	acct := accountOf(roleARN)
+	var subj *simSubject
+	found := false
+	s.read(func(ix *index) { subj, found = (&apiCall{acct: acct}).subject(ix.account(acct), roleARN) })
+	if !found || subj.principal.Type != policy.Role {
+		return false
+	}
+	in := policy.Inputs{}
+	for _, src := range subj.identity {
+		in.Identity = append(in.Identity, src.doc)
+	}
+	if subj.boundary != nil {
+		in.PermissionsBoundary = subj.boundary.doc
+	}
+	req := policy.Request{Principal: subj.principal, Action: action, Resource: resource, ResourceAccount: acct, Time: s.now()}
+	return policy.Evaluate(req, in).Allowed
+}
+
+// RoleID implements ServiceRoles.
+func (s *Service) RoleID(ctx context.Context, roleARN string) string {
+	acct := accountOf(roleARN)
+	name := roleARN[strings.LastIndexByte(roleARN, '/')+1:]
+	id := ""
+	s.read(func(ix *index) {
+		if r := ix.account(acct).roles[name]; r != nil && r.arn == roleARN {
+			id = r.ID
+		}
+	})
+	return id
+}
+
 // assumableBy finds the role and checks that its trust policy lets the service assume it.
 func (s *Service) assumableBy(roleARN, servicePrincipal string) (*role, error) {
 	account := accountOf(roleARN)

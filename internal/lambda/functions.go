@@ -41,8 +41,9 @@ type ephemeralInput struct {
 }
 
 type vpcConfigInput struct {
-	SubnetIDs        []string `json:"SubnetIds"`
-	SecurityGroupIDs []string `json:"SecurityGroupIds"`
+	SubnetIDs               []string `json:"SubnetIds"`
+	SecurityGroupIDs        []string `json:"SecurityGroupIds"`
+	Ipv6AllowedForDualStack *bool    `json:"Ipv6AllowedForDualStack"`
 }
 
 type tracingInput struct {
@@ -131,7 +132,7 @@ func (s *Service) validateSettings(v *validator, role, handler, description *str
 
 // unsupported refuses settings lambdaplane does not implement yet, instead of
 // storing and silently ignoring them.
-func unsupported(layers []string, dlq bool, fs []any, kms string, vpc *vpcConfigInput) error {
+func unsupported(layers []string, dlq bool, fs []any, kms string) error {
 	switch {
 	case len(layers) > 0:
 		return errInvalidParameter("Layers are not supported by lambdaplane yet.")
@@ -141,8 +142,6 @@ func unsupported(layers []string, dlq bool, fs []any, kms string, vpc *vpcConfig
 		return errInvalidParameter("FileSystemConfigs are not supported by lambdaplane yet.")
 	case kms != "":
 		return errInvalidParameter("KMSKeyArn is not supported by lambdaplane yet.")
-	case vpc != nil && (len(vpc.SubnetIDs) > 0 || len(vpc.SecurityGroupIDs) > 0):
-		return errInvalidParameter("VpcConfig is not supported by lambdaplane yet.")
 	}
 	return nil
 }
@@ -226,8 +225,15 @@ func (s *Service) CreateFunction(c caller, in *createFunctionInput) (*Config, *F
 	if err := checkArchitectures(in.Architectures); err != nil {
 		return nil, nil, err
 	}
-	if err := unsupported(in.Layers, in.DeadLetterConfig != nil && in.DeadLetterConfig.TargetArn != "", in.FileSystemConfigs, in.KMSKeyArn, in.VpcConfig); err != nil {
+	if err := unsupported(in.Layers, in.DeadLetterConfig != nil && in.DeadLetterConfig.TargetArn != "", in.FileSystemConfigs, in.KMSKeyArn); err != nil {
 		return nil, nil, err
+	}
+	var vpc *VpcConfig
+	if in.VpcConfig != nil {
+		var err error
+		if vpc, err = s.checkVpcConfig(c, in.Role, in.VpcConfig); err != nil {
+			return nil, nil, err
+		}
 	}
 	if in.Environment != nil {
 		if err := checkEnvironment(in.Environment.Variables); err != nil {
@@ -278,6 +284,7 @@ func (s *Service) CreateFunction(c caller, in *createFunctionInput) (*Config, *F
 		State:            statePending,
 		StateReason:      creatingMessage,
 		StateReasonCode:  reasonCreating,
+		VPC:              vpc,
 	}
 	if in.EphemeralStorage != nil {
 		cfg.EphemeralStorage = *in.EphemeralStorage.Size
@@ -479,11 +486,33 @@ func (s *Service) UpdateFunctionConfiguration(c caller, name string, in *updateC
 			return nil, nil, err
 		}
 	}
-	if err := unsupported(in.Layers, in.DeadLetterConfig != nil && in.DeadLetterConfig.TargetArn != "", in.FileSystemConfigs, "", in.VpcConfig); err != nil {
+	if err := unsupported(in.Layers, in.DeadLetterConfig != nil && in.DeadLetterConfig.TargetArn != "", in.FileSystemConfigs, ""); err != nil {
 		return nil, nil, err
 	}
 	if in.Environment != nil {
 		if err := checkEnvironment(in.Environment.Variables); err != nil {
+			return nil, nil, err
+		}
+	}
+	var vpc *VpcConfig
+	if in.VpcConfig != nil {
+		// The role that must be allowed to manage interfaces is the one
+		// the function will have.
+		role := ""
+		if in.Role != nil {
+			role = *in.Role
+		} else {
+			s.mu.RLock()
+			st, err := s.lookup(target{id: t.id})
+			if err == nil {
+				role = st.fn.Latest.Role
+			}
+			s.mu.RUnlock()
+			if err != nil {
+				return nil, nil, err
+			}
+		}
+		if vpc, err = s.checkVpcConfig(c, role, in.VpcConfig); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -526,6 +555,9 @@ func (s *Service) UpdateFunctionConfiguration(c caller, name string, in *updateC
 		if cfg.Environment == nil {
 			cfg.Environment = map[string]string{}
 		}
+	}
+	if vpc != nil {
+		cfg.VPC = vpc
 	}
 	beginUpdate(cfg)
 	if err := s.write(t.id, change{put: &f}); err != nil {
@@ -628,9 +660,16 @@ func (s *Service) DeleteFunction(c caller, name, qualifier string) error {
 		s.mu.Unlock()
 		return err
 	}
+	// The configurations whose network interfaces go with the deletion.
+	var held []*Config
 	switch {
 	case t.qualifier == "":
 		err = s.write(t.id, change{removeAll: true})
+		latestCfg := st.fn.Latest
+		held = append(held, &latestCfg, st.fn.Previous)
+		for _, c := range st.versions {
+			held = append(held, c)
+		}
 	case t.qualifier == latest:
 		err = errInvalidParameter("$LATEST version cannot be deleted without deleting the function.")
 	case !reDigits.MatchString(t.qualifier):
@@ -653,10 +692,14 @@ func (s *Service) DeleteFunction(c caller, name, qualifier string) error {
 			break
 		}
 		err = s.write(t.id, change{versions: map[int]*Config{n: nil}})
+		held = append(held, st.versions[n])
 	}
 	s.mu.Unlock()
 	if err != nil {
 		return err
+	}
+	for _, c := range held {
+		s.disconnectVpc(t.id, c)
 	}
 	s.sched.retire(t.id, t.qualifier)
 	s.gcCode()

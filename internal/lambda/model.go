@@ -47,6 +47,8 @@ type Config struct {
 	CodeUnzipped     int64             `json:"codeUnzipped"`
 	LastModified     time.Time         `json:"lastModified"`
 	RevisionID       string            `json:"revisionId"`
+	// VPC is nil for a function that was never connected to a VPC.
+	VPC *VpcConfig `json:"vpc,omitempty"`
 
 	State                      string `json:"state"`
 	StateReason                string `json:"stateReason,omitempty"`

@@ -141,6 +141,7 @@ type functionConfigOut struct {
 	SnapStart                  map[string]string `json:"SnapStart"`
 	RuntimeVersionConfig       map[string]string `json:"RuntimeVersionConfig"`
 	LoggingConfig              map[string]string `json:"LoggingConfig"`
+	VpcConfig                  *vpcConfigOut     `json:"VpcConfig,omitempty"`
 }
 
 // runtimeVersionARN is stable per runtime, like Lambda's runtime version ARNs.
@@ -170,6 +171,7 @@ func render(id fnID, c *Config, withState bool) functionConfigOut {
 	if c.Environment != nil {
 		out.Environment = &envOut{Variables: c.Environment}
 	}
+	out.VpcConfig = renderVpc(c.VPC)
 	if withState {
 		out.State, out.StateReason, out.StateReasonCode = c.State, c.StateReason, c.StateReasonCode
 		out.LastUpdateStatus, out.LastUpdateStatusReason, out.LastUpdateStatusReasonCode = c.LastUpdateStatus, c.LastUpdateStatusReason, c.LastUpdateStatusReasonCode

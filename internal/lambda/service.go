@@ -57,6 +57,11 @@ type Options struct {
 	AsyncRetryBase time.Duration
 	// AccountConcurrency overrides the account's concurrent executions limit (tests).
 	AccountConcurrency int
+	// VPC connects functions to VPCs; nil refuses VpcConfig.
+	VPC VPCNetwork
+	// EniCreateDelay is how long making a function's network interfaces
+	// takes (AWS: about a minute for a new subnet and group combination).
+	EniCreateDelay time.Duration
 }
 
 // Service is the Lambda control plane and invoke path.
@@ -327,33 +332,96 @@ func (s *Service) settleAll() {
 	}
 }
 
-// settle moves a function whose code is ready out of Pending / InProgress.
-// It is the controller step of the create and update lifecycles: the request
-// that starts them only records the desired state.
+// settle moves a function whose code is ready, and whose network
+// interfaces exist, out of Pending / InProgress. It is the controller step
+// of the create and update lifecycles: the request that starts them only
+// records the desired state. Interfaces are acquired without holding the
+// function table, as that can take --eni-create-delay.
 func (s *Service) settle(id fnID) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
 	st, ok := s.fns[id]
 	if !ok {
+		s.mu.RUnlock()
+		return
+	}
+	latestCfg := st.fn.Latest
+	pendingLatest := latestCfg.State == statePending || latestCfg.LastUpdateStatus == updateInProgress
+	pendingVersions := map[int]Config{}
+	for n, c := range st.versions {
+		if c.State == statePending {
+			pendingVersions[n] = *c
+		}
+	}
+	s.mu.RUnlock()
+
+	type outcome struct {
+		reason string
+		err    error
+	}
+	var latestNet outcome
+	if pendingLatest {
+		latestNet.reason, latestNet.err = s.connectVpc(id, &latestCfg)
+	}
+	versionNet := map[int]outcome{}
+	for n, c := range pendingVersions {
+		r, err := s.connectVpc(id, &c)
+		versionNet[n] = outcome{r, err}
+	}
+	if errors.Is(latestNet.err, errStopped) {
+		return
+	}
+
+	var release []*Config
+	defer func() {
+		for _, c := range release {
+			s.disconnectVpc(id, c)
+		}
+	}()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok = s.fns[id]
+	if !ok {
+		// Deleted meanwhile: let go of what was just acquired.
+		if pendingLatest {
+			release = append(release, &latestCfg)
+		}
+		for n := range pendingVersions {
+			c := pendingVersions[n]
+			release = append(release, &c)
+		}
 		return
 	}
 	f := st.fn
 	ch := change{versions: map[int]*Config{}}
 	changed := false
-	if ready, reason := s.codeReady(&f.Latest); f.Latest.State == statePending || f.Latest.LastUpdateStatus == updateInProgress {
-		settleConfig(&f.Latest, ready, reason)
+	if pendingLatest && f.Latest.RevisionID == latestCfg.RevisionID {
+		ready, reason := s.codeReady(&f.Latest)
+		code := "InvalidZipFileException"
+		if ready && latestNet.err != nil {
+			ready, reason, code = false, latestNet.err.Error(), latestNet.reason
+		}
+		settleConfig(&f.Latest, ready, reason, code)
+		if ready && f.Previous != nil && !f.Previous.VPC.sameNetwork(f.Latest.VPC) {
+			release = append(release, f.Previous)
+		}
 		f.Previous = nil
 		ch.put = &f
 		changed = true
 	}
 	for n, c := range st.versions {
-		if c.State == statePending {
-			cp := *c
-			ready, reason := s.codeReady(&cp)
-			settleConfig(&cp, ready, reason)
-			ch.versions[n] = &cp
-			changed = true
+		pc, ok := pendingVersions[n]
+		if !ok || c.State != statePending || c.RevisionID != pc.RevisionID {
+			continue
 		}
+		cp := *c
+		ready, reason := s.codeReady(&cp)
+		code := "InvalidZipFileException"
+		if out := versionNet[n]; ready && out.err != nil {
+			ready, reason, code = false, out.err.Error(), out.reason
+		}
+		settleConfig(&cp, ready, reason, code)
+		ch.versions[n] = &cp
+		changed = true
 	}
 	if !changed {
 		return
@@ -375,14 +443,14 @@ func (s *Service) codeReady(c *Config) (bool, string) {
 	return true, ""
 }
 
-func settleConfig(c *Config, ready bool, reason string) {
+func settleConfig(c *Config, ready bool, reason, code string) {
 	c.RevisionID = newRevision()
 	if c.State == statePending {
 		if ready {
 			c.State, c.StateReason, c.StateReasonCode = stateActive, "", ""
 			c.LastUpdateStatus = updateSuccessful
 		} else {
-			c.State, c.StateReason, c.StateReasonCode = stateFailed, reason, "InvalidZipFileException"
+			c.State, c.StateReason, c.StateReasonCode = stateFailed, reason, code
 			c.LastUpdateStatus = updateFailed
 		}
 		return
@@ -390,7 +458,7 @@ func settleConfig(c *Config, ready bool, reason string) {
 	if ready {
 		c.LastUpdateStatus, c.LastUpdateStatusReason, c.LastUpdateStatusReasonCode = updateSuccessful, "", ""
 	} else {
-		c.LastUpdateStatus, c.LastUpdateStatusReason, c.LastUpdateStatusReasonCode = updateFailed, reason, "InvalidZipFileException"
+		c.LastUpdateStatus, c.LastUpdateStatusReason, c.LastUpdateStatusReasonCode = updateFailed, reason, code
 	}
 }
 
