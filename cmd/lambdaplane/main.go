@@ -81,6 +81,7 @@ type options struct {
 	endpointCreateDelay time.Duration
 	eniCreateDelay      time.Duration
 	eniDeleteDelay      time.Duration
+	idleReclaimAfter    time.Duration
 	logLevel            string
 }
 
@@ -99,6 +100,7 @@ func parseServe(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.natCreateDelay, "nat-create-delay", 0, "how long a new NAT gateway stays pending (AWS: a minute or two); 0 = available at once")
 	fs.DurationVar(&o.endpointCreateDelay, "endpoint-create-delay", 0, "how long a new interface VPC endpoint stays pending; 0 = available at once")
 	fs.DurationVar(&o.eniCreateDelay, "eni-create-delay", 0, "how long Lambda takes to make a function's network interfaces (AWS: about a minute for a new subnet and group combination); the function is Pending meanwhile")
+	fs.DurationVar(&o.idleReclaimAfter, "idle-reclaim-after", 14*24*time.Hour, "a VPC function version nobody invoked for this long loses its network interfaces and becomes Inactive (AWS: weeks); 0 = never")
 	fs.DurationVar(&o.eniDeleteDelay, "eni-delete-delay", 0, "how long a Lambda network interface no function uses is kept before it is deleted (AWS: up to 20 minutes)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -229,17 +231,18 @@ func serve(args []string) error {
 	defer vpcs.Close()
 
 	svc, err := lambda.New(lambda.Options{
-		Store:          st,
-		CodeDir:        filepath.Join(o.dataDir, "code"),
-		Sandbox:        sb,
-		Roles:          identities,
-		Authorizer:     identities,
-		EndpointURL:    "http://" + ln.Addr().String(),
-		Logger:         log,
-		EnvIdleTimeout: o.envIdleTimeout,
-		AsyncRetryBase: o.asyncRetryBase,
-		VPC:            vpcs,
-		EniCreateDelay: o.eniCreateDelay,
+		Store:            st,
+		CodeDir:          filepath.Join(o.dataDir, "code"),
+		Sandbox:          sb,
+		Roles:            identities,
+		Authorizer:       identities,
+		EndpointURL:      "http://" + ln.Addr().String(),
+		Logger:           log,
+		EnvIdleTimeout:   o.envIdleTimeout,
+		AsyncRetryBase:   o.asyncRetryBase,
+		VPC:              vpcs,
+		EniCreateDelay:   o.eniCreateDelay,
+		IdleReclaimAfter: o.idleReclaimAfter,
 	})
 	if err != nil {
 		ln.Close()

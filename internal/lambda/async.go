@@ -146,7 +146,7 @@ func (q *asyncQueue) attempt(ctx context.Context, ev *asyncEvent) {
 	t, err := s.namedQualified(c, ev.Name, ev.Qualifier, "lambda:InvokeFunction", true)
 	var tg *invokeTarget
 	if err == nil {
-		tg, err = s.admit(t)
+		tg, err = s.admitOrRestore(t)
 	}
 	var res sandbox.Result
 	if err == nil {

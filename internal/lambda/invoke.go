@@ -110,8 +110,14 @@ func (s *Service) admit(t target) (*invokeTarget, error) {
 	if cfg.Version == latest && cfg.LastUpdateStatus == updateInProgress && st.fn.Previous != nil {
 		cfg = st.fn.Previous
 	}
+	if cfg.State == stateInactive {
+		return nil, &inactiveError{version: cfg.Version}
+	}
 	if cfg.State != stateActive {
 		return nil, errInvokeState(cfg.State)
+	}
+	if cfg.VPC.connected() {
+		s.activity.touch(activityKey(t.id, cfg.Version), time.Now())
 	}
 	return &invokeTarget{id: t.id, cfg: *cfg, invoked: t.id.qualifiedARN(t.qualifier), reserved: st.fn.ReservedConcurrency}, nil
 }
@@ -126,7 +132,7 @@ func (s *Service) Invoke(ctx context.Context, c caller, in *invokeInput) (*invok
 	if err != nil {
 		return nil, err
 	}
-	tg, err := s.admit(t)
+	tg, err := s.admitOrRestore(t)
 	if err != nil {
 		return nil, err
 	}

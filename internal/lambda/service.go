@@ -62,6 +62,9 @@ type Options struct {
 	// EniCreateDelay is how long making a function's network interfaces
 	// takes (AWS: about a minute for a new subnet and group combination).
 	EniCreateDelay time.Duration
+	// IdleReclaimAfter makes a VPC-connected version nobody invoked for
+	// that long Inactive (AWS: weeks); 0 never does.
+	IdleReclaimAfter time.Duration
 }
 
 // Service is the Lambda control plane and invoke path.
@@ -85,6 +88,7 @@ type Service struct {
 	bg       sync.WaitGroup
 	ctx      context.Context
 	cancel   context.CancelFunc
+	activity *activity
 }
 
 // fnState is the cached view of one function's keys.
@@ -119,7 +123,7 @@ func New(cfg Options) (*Service, error) {
 	s := &Service{
 		cfg: cfg, log: cfg.Logger, st: cfg.Store, code: code,
 		fns: map[fnID]*fnState{}, codeKey: []byte(uuid.NewString()), sessions: map[string]gateway.Credential{},
-		ctx: ctx, cancel: cancel,
+		ctx: ctx, cancel: cancel, activity: newActivity(time.Now()),
 	}
 	s.sched = newScheduler(cfg.Sandbox, cfg.AccountConcurrency, cfg.EnvIdleTimeout, cfg.Logger)
 	if err := s.load(); err != nil {
@@ -135,6 +139,10 @@ func New(cfg Options) (*Service, error) {
 	s.bg.Add(2)
 	go func() { defer s.bg.Done(); s.sched.reapLoop(ctx) }()
 	go func() { defer s.bg.Done(); s.async.run(ctx) }()
+	if cfg.IdleReclaimAfter > 0 && cfg.VPC != nil {
+		s.bg.Add(1)
+		go func() { defer s.bg.Done(); s.reclaimLoop(ctx) }()
+	}
 	s.settleAll()
 	return s, nil
 }
@@ -400,7 +408,11 @@ func (s *Service) settle(id fnID) {
 		if ready && latestNet.err != nil {
 			ready, reason, code = false, latestNet.err.Error(), latestNet.reason
 		}
-		settleConfig(&f.Latest, ready, reason, code)
+		settleRestorable(&f.Latest, ready, reason, code)
+		if ready {
+			// Idleness counts from when the version got its network.
+			s.activity.touch(activityKey(id, latest), time.Now())
+		}
 		if ready && f.Previous != nil && !f.Previous.VPC.sameNetwork(f.Latest.VPC) {
 			release = append(release, f.Previous)
 		}
@@ -419,7 +431,10 @@ func (s *Service) settle(id fnID) {
 		if out := versionNet[n]; ready && out.err != nil {
 			ready, reason, code = false, out.err.Error(), out.reason
 		}
-		settleConfig(&cp, ready, reason, code)
+		settleRestorable(&cp, ready, reason, code)
+		if ready {
+			s.activity.touch(activityKey(id, cp.Version), time.Now())
+		}
 		ch.versions[n] = &cp
 		changed = true
 	}
@@ -441,6 +456,22 @@ func (s *Service) codeReady(c *Config) (bool, string) {
 		return false, "The function's deployment package is missing: " + err.Error()
 	}
 	return true, ""
+}
+
+// settleRestorable is settleConfig for versions that may be coming back
+// from idle: a failed restoration leaves the version Inactive, as Lambda
+// does, and an update that completes makes an Inactive version Active.
+func settleRestorable(c *Config, ready bool, reason, code string) {
+	switch {
+	case c.State == statePending && c.StateReasonCode == reasonRestoring && !ready:
+		c.RevisionID = newRevision()
+		c.State, c.StateReasonCode, c.StateReason = stateInactive, reasonIdle, idleMessage
+	case c.State == stateInactive && ready:
+		c.State, c.StateReasonCode, c.StateReason = stateActive, "", ""
+		settleConfig(c, ready, reason, code)
+	default:
+		settleConfig(c, ready, reason, code)
+	}
 }
 
 func settleConfig(c *Config, ready bool, reason, code string) {

@@ -282,3 +282,119 @@ func TestVpcFunctionPendingAcrossRestart(t *testing.T) {
 		t.Fatalf("%d interfaces after the restart", n)
 	}
 }
+
+// An idle VPC function loses its interfaces and becomes Inactive; the
+// next invocation fails with ResourceNotReadyException and brings it back.
+func TestVpcFunctionIdleReclaim(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, func(o *serverOptions) {
+		o.extraArgs = append(o.extraArgs, "--idle-reclaim-after", "2s", "--eni-create-delay", "500ms")
+	})
+	ctx := ctxT(t)
+	ic := iam.NewFromConfig(s.awsConfig("test", "test"))
+	if _, err := ic.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("lambda-role"),
+		PolicyArn: aws.String("arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole")}); err != nil {
+		t.Fatal(err)
+	}
+	ec2c := ec2.NewFromConfig(s.awsConfig("test", "test"))
+	fx := makeVpcFixture(t, ec2c, "10.60", "")
+	lc := s.lambda()
+	if _, err := lc.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("idle-fn"), Runtime: types.RuntimeNodejs20x,
+		Handler: aws.String("index.handler"), Role: aws.String("arn:aws:iam::123456789012:role/lambda-role"), Code: &types.FunctionCode{ZipFile: nodeEchoZip},
+		VpcConfig: &types.VpcConfig{SubnetIds: []string{fx.subnetA}, SecurityGroupIds: []string{fx.groupA}}}); err != nil {
+		t.Fatal(err)
+	}
+	waitActive(t, lc, "idle-fn")
+	invoke(t, lc, "idle-fn", map[string]any{}, invokeOpts{})
+	state := func() *lambda.GetFunctionConfigurationOutput {
+		out, err := lc.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("idle-fn")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for state().State != types.StateInactive {
+		if time.Now().After(deadline) {
+			t.Fatal("never became Inactive")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if got := state(); got.StateReasonCode != types.StateReasonCodeIdle || len(lambdaENIs(t, ec2c, fx.vpc)) != 0 {
+		t.Fatalf("inactive: %s, %d interfaces", got.StateReasonCode, len(lambdaENIs(t, ec2c, fx.vpc)))
+	}
+	_, err := lc.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("idle-fn")})
+	checkAPIError(t, err, "ResourceNotReadyException", 502, "")
+	if got := state(); got.State != types.StatePending || got.StateReasonCode != types.StateReasonCodeRestoring {
+		t.Fatalf("after the failed invocation: %s %s", got.State, got.StateReasonCode)
+	}
+	waitActive(t, lc, "idle-fn")
+	invoke(t, lc, "idle-fn", map[string]any{}, invokeOpts{})
+	if n := len(lambdaENIs(t, ec2c, fx.vpc)); n != 1 {
+		t.Fatalf("%d interfaces after restoring", n)
+	}
+}
+
+// What goes wrong while the interfaces are being made lands as Failed with
+// the reason code Lambda uses.
+func TestVpcFunctionFailures(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, func(o *serverOptions) { o.extraArgs = append(o.extraArgs, "--eni-create-delay", "1s") })
+	ctx := ctxT(t)
+	ic := iam.NewFromConfig(s.awsConfig("test", "test"))
+	vpcPolicy := aws.String("arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole")
+	if _, err := ic.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("lambda-role"), PolicyArn: vpcPolicy}); err != nil {
+		t.Fatal(err)
+	}
+	ec2c := ec2.NewFromConfig(s.awsConfig("test", "test"))
+	fx := makeVpcFixture(t, ec2c, "10.70", "")
+	small, err := ec2c.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: aws.String(fx.vpc), CidrBlock: aws.String("10.70.9.0/28")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc := s.lambda()
+	create := func(name, subnet string) {
+		t.Helper()
+		if _, err := lc.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String(name), Runtime: types.RuntimeNodejs20x,
+			Handler: aws.String("index.handler"), Role: aws.String("arn:aws:iam::123456789012:role/lambda-role"), Code: &types.FunctionCode{ZipFile: nodeEchoZip},
+			VpcConfig: &types.VpcConfig{SubnetIds: []string{subnet}, SecurityGroupIds: []string{fx.groupA}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	failed := func(name string, code types.StateReasonCode) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			out, err := lc.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(name)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out.State == types.StateFailed {
+				if out.StateReasonCode != code || aws.ToString(out.StateReason) == "" {
+					t.Fatalf("%s failed with %s %q, want %s", name, out.StateReasonCode, aws.ToString(out.StateReason), code)
+				}
+				return
+			}
+			if out.State != types.StatePending || time.Now().After(deadline) {
+				t.Fatalf("%s is %s, want Failed (%s)", name, out.State, code)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	// The subnet fills up while the function is Pending.
+	create("full-fn", *small.Subnet.SubnetId)
+	for i := 0; i < 11; i++ {
+		if _, err := ec2c.CreateNetworkInterface(ctx, &ec2.CreateNetworkInterfaceInput{SubnetId: small.Subnet.SubnetId}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	failed("full-fn", types.StateReasonCodeSubnetOutOfIPAddresses)
+	// The role loses its EC2 permissions while the function is Pending.
+	create("role-fn", fx.subnetA)
+	if _, err := ic.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String("lambda-role"), PolicyArn: vpcPolicy}); err != nil {
+		t.Fatal(err)
+	}
+	failed("role-fn", types.StateReasonCodeInsufficientRolePermissions)
+	_, err = lc.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("role-fn")})
+	checkAPIError(t, err, "ResourceConflictException", 409, "The operation cannot be performed at this time. The function is currently in the following state: Failed")
+}
