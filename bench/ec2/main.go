@@ -3,7 +3,9 @@
 // DescribeSecurityGroups over 1,000 subnets and 1,000 security groups,
 // requests per second for each, and lambdaplane's latency as the answer
 // grows from 1 to 1,000 items. Both servers are filled through the SDK and
-// measured with the same signed raw HTTP requests. It reports; it is not a test. Run it from
+// measured with the same signed raw HTTP requests. A last table times
+// CreateFunction to Active for functions connected to a VPC (new and
+// shared subnet and group combinations) against functions without one. It reports; it is not a test. Run it from
 // the repository root with `go run ./bench/ec2` (moto_server must be on
 // PATH; -moto=false measures lambdaplane alone).
 package main
@@ -45,6 +47,7 @@ type config struct {
 	concurrency int
 	moto        bool
 	samples     int
+	functions   int
 }
 
 func main() {
@@ -55,6 +58,7 @@ func main() {
 	flag.IntVar(&c.concurrency, "concurrency", 4, "requests in flight in the throughput runs")
 	flag.BoolVar(&c.moto, "moto", true, "measure moto_server side by side")
 	flag.IntVar(&c.samples, "samples", 200, "requests timed for each answer size")
+	flag.IntVar(&c.functions, "functions", 20, "functions created for each row of the Lambda-in-VPC table (0 skips it)")
 	flag.Parse()
 	if c.subnets < 1 || c.groups < 1 || c.concurrency < 1 || c.duration <= 0 {
 		fmt.Fprintln(os.Stderr, "ec2 bench: need positive -subnets, -groups, -concurrency and -duration")
@@ -220,7 +224,14 @@ func run(ctx context.Context, c config) error {
 	tw.Flush()
 
 	fmt.Println()
-	return latencyBySize(ctx, targets[0], c)
+	if err := latencyBySize(ctx, targets[0], c); err != nil {
+		return err
+	}
+	if c.functions > 0 {
+		fmt.Println()
+		return benchFunctionsInVpc(ctx, lp, c.functions)
+	}
+	return nil
 }
 
 // latencyBySize times DescribeSubnets whose answers hold 1, 10, 100 and
