@@ -664,12 +664,12 @@ func (s *Service) DeleteFunction(c caller, name, qualifier string) error {
 	var held []*Config
 	switch {
 	case t.qualifier == "":
-		err = s.write(t.id, change{removeAll: true})
 		latestCfg := st.fn.Latest
 		held = append(held, &latestCfg, st.fn.Previous)
 		for _, c := range st.versions {
 			held = append(held, c)
 		}
+		err = s.write(t.id, change{removeAll: true})
 	case t.qualifier == latest:
 		err = errInvalidParameter("$LATEST version cannot be deleted without deleting the function.")
 	case !reDigits.MatchString(t.qualifier):
@@ -691,8 +691,8 @@ func (s *Service) DeleteFunction(c caller, name, qualifier string) error {
 			err = errConflict("Unable to delete version because the following aliases reference it: [%s]", strings.Join(refs, ", "))
 			break
 		}
-		err = s.write(t.id, change{versions: map[int]*Config{n: nil}})
 		held = append(held, st.versions[n])
+		err = s.write(t.id, change{versions: map[int]*Config{n: nil}})
 	}
 	s.mu.Unlock()
 	if err != nil {

@@ -398,3 +398,48 @@ func TestVpcFunctionFailures(t *testing.T) {
 	_, err = lc.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("role-fn")})
 	checkAPIError(t, err, "ResourceConflictException", 409, "The operation cannot be performed at this time. The function is currently in the following state: Failed")
 }
+
+// A published version keeps its own VPC configuration, and with it its
+// interfaces, after $LATEST disconnects.
+func TestVpcVersionsPinInterfaces(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	ctx := ctxT(t)
+	ic := iam.NewFromConfig(s.awsConfig("test", "test"))
+	if _, err := ic.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("lambda-role"),
+		PolicyArn: aws.String("arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole")}); err != nil {
+		t.Fatal(err)
+	}
+	ec2c := ec2.NewFromConfig(s.awsConfig("test", "test"))
+	fx := makeVpcFixture(t, ec2c, "10.80", "")
+	lc := s.lambda()
+	if _, err := lc.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("ver-fn"), Runtime: types.RuntimeNodejs20x,
+		Handler: aws.String("index.handler"), Role: aws.String("arn:aws:iam::123456789012:role/lambda-role"), Code: &types.FunctionCode{ZipFile: nodeEchoZip},
+		VpcConfig: &types.VpcConfig{SubnetIds: []string{fx.subnetA, fx.subnetB}, SecurityGroupIds: []string{fx.groupA}}}); err != nil {
+		t.Fatal(err)
+	}
+	waitActive(t, lc, "ver-fn")
+	v, err := lc.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("ver-fn")})
+	if err != nil || aws.ToString(v.VpcConfig.VpcId) != fx.vpc {
+		t.Fatalf("publish: %+v %v", v, err)
+	}
+	w := lambda.NewFunctionActiveV2Waiter(lc, func(o *lambda.FunctionActiveV2WaiterOptions) { o.MinDelay, o.MaxDelay = 50*time.Millisecond, 500*time.Millisecond })
+	if err := w.Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("ver-fn"), Qualifier: aws.String("1")}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lc.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("ver-fn"),
+		VpcConfig: &types.VpcConfig{SubnetIds: []string{}, SecurityGroupIds: []string{}}}); err != nil {
+		t.Fatal(err)
+	}
+	waitUpdated(t, lc, "ver-fn")
+	if n := len(lambdaENIs(t, ec2c, fx.vpc)); n != 2 {
+		t.Fatalf("%d interfaces while version 1 still uses the VPC", n)
+	}
+	invoke(t, lc, "ver-fn:1", map[string]any{}, invokeOpts{})
+	if _, err := lc.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String("ver-fn"), Qualifier: aws.String("1")}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(lambdaENIs(t, ec2c, fx.vpc)); n != 0 {
+		t.Fatalf("%d interfaces after the last version using them went", n)
+	}
+}
