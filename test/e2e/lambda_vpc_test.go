@@ -423,7 +423,9 @@ func TestVpcVersionsPinInterfaces(t *testing.T) {
 	if err != nil || aws.ToString(v.VpcConfig.VpcId) != fx.vpc {
 		t.Fatalf("publish: %+v %v", v, err)
 	}
-	w := lambda.NewFunctionActiveV2Waiter(lc, func(o *lambda.FunctionActiveV2WaiterOptions) { o.MinDelay, o.MaxDelay = 50*time.Millisecond, 500*time.Millisecond })
+	w := lambda.NewFunctionActiveV2Waiter(lc, func(o *lambda.FunctionActiveV2WaiterOptions) {
+		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 500*time.Millisecond
+	})
 	if err := w.Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("ver-fn"), Qualifier: aws.String("1")}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
