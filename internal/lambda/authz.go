@@ -56,6 +56,11 @@ func (s *Service) namedQualified(c caller, name, qualifier, action string, names
 // for that qualifier. Calls lambdaplane makes itself (async retries) carry no
 // principal and were authorized when accepted.
 func (s *Service) authorize(c caller, action string, t target) error {
+	return s.authorizeWith(c, action, t, nil)
+}
+
+// authorizeWith is authorize with more condition keys (lambda:VpcIds, ...).
+func (s *Service) authorizeWith(c caller, action string, t target, keys policy.Context) error {
 	if c.principal == nil || s.cfg.Authorizer == nil {
 		if t.id.Account != c.Account {
 			return errFunctionNotFound(t.id.qualifiedARN(t.qualifier))
@@ -68,8 +73,12 @@ func (s *Service) authorize(c caller, action string, t target) error {
 		rp = st.policies[t.qualifier]
 	}
 	s.mu.RUnlock()
+	ctx := policy.Context{"lambda:functionarn": {t.id.arn()}}
+	for k, v := range keys {
+		ctx[k] = v
+	}
 	return s.check(c, iam.Check{Action: action, Resource: t.id.qualifiedARN(t.qualifier), ResourceAccount: t.id.Account, ResourcePolicy: rp,
-		Context: policy.Context{"lambda:functionarn": {t.id.arn()}}})
+		Context: ctx})
 }
 
 // authorizeAccount checks an action that has no resource (ListFunctions, GetAccountSettings).

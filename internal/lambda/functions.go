@@ -204,8 +204,12 @@ func (s *Service) CreateFunction(c caller, in *createFunctionInput) (*Config, *F
 	if t.qualifier != "" {
 		return nil, nil, errInvalidParameter("Unsupported function name: %s", in.FunctionName)
 	}
-	if err := s.authorize(c, "lambda:CreateFunction", t); err != nil {
-		return nil, nil, err
+	// With a VpcConfig, the decision needs the VPC's keys, known only once
+	// EC2 has answered; it is made below.
+	if in.VpcConfig == nil {
+		if err := s.authorize(c, "lambda:CreateFunction", t); err != nil {
+			return nil, nil, err
+		}
 	}
 	if err := s.authorizePassRole(c, in.Role); err != nil {
 		return nil, nil, err
@@ -232,6 +236,9 @@ func (s *Service) CreateFunction(c caller, in *createFunctionInput) (*Config, *F
 	if in.VpcConfig != nil {
 		var err error
 		if vpc, err = s.checkVpcConfig(c, in.Role, in.VpcConfig); err != nil {
+			return nil, nil, err
+		}
+		if err := s.authorizeWith(c, "lambda:CreateFunction", t, vpcKeys(vpc)); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -464,7 +471,15 @@ func beginUpdate(cfg *Config) {
 // UpdateFunctionConfiguration changes $LATEST's settings; omitted fields keep
 // their values.
 func (s *Service) UpdateFunctionConfiguration(c caller, name string, in *updateConfigInput) (*Config, *Function, error) {
-	t, err := s.named(c, name, "lambda:UpdateFunctionConfiguration", false)
+	var t target
+	var err error
+	if in.VpcConfig == nil {
+		t, err = s.named(c, name, "lambda:UpdateFunctionConfiguration", false)
+	} else {
+		// The decision needs the VPC's condition keys; it is made once EC2
+		// has answered.
+		t, err = parseFunctionName(name, c.Account, c.Region, false)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -513,6 +528,9 @@ func (s *Service) UpdateFunctionConfiguration(c caller, name string, in *updateC
 			}
 		}
 		if vpc, err = s.checkVpcConfig(c, role, in.VpcConfig); err != nil {
+			return nil, nil, err
+		}
+		if err := s.authorizeWith(c, "lambda:UpdateFunctionConfiguration", target{id: t.id}, vpcKeys(vpc)); err != nil {
 			return nil, nil, err
 		}
 	}

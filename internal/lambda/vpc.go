@@ -15,6 +15,7 @@ import (
 	"github.com/lambdaplane/lambdaplane/internal/awswire"
 	"github.com/lambdaplane/lambdaplane/internal/ec2"
 	"github.com/lambdaplane/lambdaplane/internal/iam"
+	"github.com/lambdaplane/lambdaplane/internal/iam/policy"
 )
 
 // VPCNetwork is what Lambda needs of EC2 to connect functions to VPCs:
@@ -246,4 +247,18 @@ func (s *Service) disconnectVpc(id fnID, c *Config) {
 	if err := s.cfg.VPC.ReleaseLambdaENIs(id.Account, id.Region, eniHolder(id, c)); err != nil {
 		s.log.Error("release function network interfaces", "function", id.arn(), "version", c.Version, "err", err)
 	}
+}
+
+// vpcKeys are the condition keys CreateFunction and
+// UpdateFunctionConfiguration carry when the request has a VpcConfig, so
+// that policies can require (or forbid) VPCs, subnets and groups.
+func vpcKeys(v *VpcConfig) policy.Context {
+	if v == nil {
+		return nil
+	}
+	ctx := policy.Context{"lambda:subnetids": v.SubnetIDs, "lambda:securitygroupids": v.SecurityGroupIDs}
+	if v.VpcID != "" {
+		ctx["lambda:vpcids"] = []string{v.VpcID}
+	}
+	return ctx
 }

@@ -445,3 +445,44 @@ func TestVpcVersionsPinInterfaces(t *testing.T) {
 		t.Fatalf("%d interfaces after the last version using them went", n)
 	}
 }
+
+// Policies can require a VPC through Lambda's condition keys.
+func TestVpcConditionKeys(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	ctx := ctxT(t)
+	ic := iam.NewFromConfig(s.awsConfig("test", "test"))
+	if _, err := ic.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("lambda-role"),
+		PolicyArn: aws.String("arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole")}); err != nil {
+		t.Fatal(err)
+	}
+	fx := makeVpcFixture(t, ec2.NewFromConfig(s.awsConfig("test", "test")), "10.90", "")
+	if _, err := ic.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("dev")}); err != nil {
+		t.Fatal(err)
+	}
+	// Creating functions is allowed only in this VPC.
+	doc := `{"Version":"2012-10-17","Statement":[
+	  {"Effect":"Allow","Action":["iam:PassRole","ec2:Describe*","lambda:GetFunction*"],"Resource":"*"},
+	  {"Effect":"Allow","Action":["lambda:CreateFunction","lambda:UpdateFunctionConfiguration"],"Resource":"*","Condition":{"StringEquals":{"lambda:VpcIds":["` + fx.vpc + `"]}}}]}`
+	if _, err := ic.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("dev"), PolicyName: aws.String("vpc-only"), PolicyDocument: aws.String(doc)}); err != nil {
+		t.Fatal(err)
+	}
+	key, err := ic.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("dev")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := lambda.NewFromConfig(s.awsConfig(*key.AccessKey.AccessKeyId, *key.AccessKey.SecretAccessKey))
+	in := func(name string, vpc *types.VpcConfig) *lambda.CreateFunctionInput {
+		return &lambda.CreateFunctionInput{FunctionName: aws.String(name), Runtime: types.RuntimeNodejs20x, Handler: aws.String("index.handler"),
+			Role: aws.String("arn:aws:iam::123456789012:role/lambda-role"), Code: &types.FunctionCode{ZipFile: nodeEchoZip}, VpcConfig: vpc}
+	}
+	_, err = dev.CreateFunction(ctx, in("outside", nil))
+	checkAPIError(t, err, "AccessDeniedException", 403, "")
+	if _, err := dev.CreateFunction(ctx, in("inside", &types.VpcConfig{SubnetIds: []string{fx.subnetA}, SecurityGroupIds: []string{fx.groupA}})); err != nil {
+		t.Fatalf("in the allowed VPC: %v", err)
+	}
+	waitActive(t, dev, "inside")
+	_, err = dev.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("inside"),
+		VpcConfig: &types.VpcConfig{SubnetIds: []string{}, SecurityGroupIds: []string{}}})
+	checkAPIError(t, err, "AccessDeniedException", 403, "")
+}
