@@ -1,0 +1,16 @@
+//go:build !linux
+
+package netplane
+
+import (
+	"context"
+	"errors"
+)
+
+var errNotLinux = errors.New("netplane: the linux data plane needs Linux; use --dataplane=none")
+
+// Apply needs Linux network namespaces; elsewhere it always fails.
+func Apply(ctx context.Context, t Topology) error { return errNotLinux }
+
+// Teardown needs Linux network namespaces; elsewhere it always fails.
+func Teardown(prefix string) error { return errNotLinux }
