@@ -102,6 +102,32 @@ func init() {
 	handle("DescribeTags", describeTags)
 }
 
+// tagsOf returns, for changing, the tags of a resource of the caller's or
+// of a security group rule (which lives inside its group).
+func tagsOf(c *call, t *txn, id string) (*[]Tag, error) {
+	if kindOf(id) != kindSGRule {
+		if _, err := taggable(c, t, id); err != nil {
+			return nil, err
+		}
+		return &t.edit(id).meta().Tags, nil
+	}
+	for _, g := range all[*SecurityGroup](t, kindSG, c.acct, c.region) {
+		for _, rules := range [][]SGRule{g.Ingress, g.Egress} {
+			for i := range rules {
+				if rules[i].ID != id {
+					continue
+				}
+				e := editAs[*SecurityGroup](t, g.ID)
+				if i < len(e.Ingress) && e.Ingress[i].ID == id {
+					return &e.Ingress[i].Tags, nil
+				}
+				return &e.Egress[i].Tags, nil
+			}
+		}
+	}
+	return nil, errNotFound(kindSGRule, id)
+}
+
 // taggable finds a resource of the caller's by id, whatever its kind.
 func taggable(c *call, t *txn, id string) (resource, error) {
 	k := kindOf(id)
@@ -131,15 +157,15 @@ func createTags(c *call) (any, error) {
 	}
 	return okResult, c.s.write(c, func(t *txn) error {
 		for _, id := range in.ResourceIds {
-			if _, err := taggable(c, t, id); err != nil {
-				return err
-			}
-			m := t.edit(id).meta()
-			tags, err := mergeTags(m.Tags, in.Tags)
+			tp, err := tagsOf(c, t, id)
 			if err != nil {
 				return err
 			}
-			m.Tags = tags
+			tags, err := mergeTags(*tp, in.Tags)
+			if err != nil {
+				return err
+			}
+			*tp = tags
 		}
 		return nil
 	})
@@ -164,15 +190,15 @@ func deleteTags(c *call) (any, error) {
 	}
 	return okResult, c.s.write(c, func(t *txn) error {
 		for _, id := range in.ResourceIds {
-			if _, err := taggable(c, t, id); err != nil {
+			tp, err := tagsOf(c, t, id)
+			if err != nil {
 				return err
 			}
-			m := t.edit(id).meta()
 			if len(in.Tags) == 0 {
-				m.Tags = nil
+				*tp = nil
 				continue
 			}
-			m.Tags = slices.DeleteFunc(m.Tags, func(tag Tag) bool {
+			*tp = slices.DeleteFunc(*tp, func(tag Tag) bool {
 				for i, d := range in.Tags {
 					if d.Key == tag.Key && (!valueGiven[i] || d.Value == tag.Value) {
 						return true
@@ -219,13 +245,21 @@ func describeTags(c *call) (any, error) {
 			kindsInOrder = append(kindsInOrder, k)
 		}
 		slices.Sort(kindsInOrder)
+		add := func(id, typ string, tags []Tag) {
+			for _, tag := range tags {
+				d := tagDescription{ResourceID: id, ResourceType: typ, Key: tag.Key, Value: tag.Value}
+				if tagMatches(in.Filters, d, tags) {
+					out = append(out, d)
+				}
+			}
+		}
 		for _, k := range kindsInOrder {
 			for _, r := range all[resource](t, k, c.acct, c.region) {
 				m := r.meta()
-				for _, tag := range m.Tags {
-					d := tagDescription{ResourceID: m.ID, ResourceType: resourceTypes[k], Key: tag.Key, Value: tag.Value}
-					if tagMatches(in.Filters, d, m.Tags) {
-						out = append(out, d)
+				add(m.ID, resourceTypes[k], m.Tags)
+				if g, ok := r.(*SecurityGroup); ok {
+					for _, rule := range append(slices.Clone(g.Ingress), g.Egress...) {
+						add(rule.ID, resourceTypes[kindSGRule], rule.Tags)
 					}
 				}
 			}

@@ -318,3 +318,35 @@ func TestIndexedFiltersFollowWrites(t *testing.T) {
 		t.Fatal("several values")
 	}
 }
+
+// Security group rules take tags like any resource.
+func TestSecurityGroupRuleTags(t *testing.T) {
+	e := newEnv(t)
+	v := createVpc(t, e.ec2, "10.0.0.0/16")
+	g, err := e.ec2.CreateSecurityGroup(ctx, &sdk.CreateSecurityGroupInput{VpcId: v.VpcId, GroupName: aws.String("db"), Description: aws.String("db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := e.ec2.AuthorizeSecurityGroupIngress(ctx, &sdk.AuthorizeSecurityGroupIngressInput{GroupId: g.GroupId,
+		IpPermissions: []types.IpPermission{{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(5432), ToPort: aws.Int32(5432), IpRanges: []types.IpRange{{CidrIp: aws.String("10.0.0.0/16")}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rule := aws.ToString(a.SecurityGroupRules[0].SecurityGroupRuleId)
+	if _, err := e.ec2.CreateTags(ctx, &sdk.CreateTagsInput{Resources: []string{rule}, Tags: []types.Tag{{Key: aws.String("purpose"), Value: aws.String("postgres")}}}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := e.ec2.DescribeTags(ctx, &sdk.DescribeTagsInput{Filters: []types.Filter{{Name: aws.String("resource-id"), Values: []string{rule}}}})
+	if err != nil || len(d.Tags) != 1 || d.Tags[0].ResourceType != types.ResourceTypeSecurityGroupRule || aws.ToString(d.Tags[0].Value) != "postgres" {
+		t.Fatalf("%+v %v", d, err)
+	}
+	r, _ := e.ec2.DescribeSecurityGroupRules(ctx, &sdk.DescribeSecurityGroupRulesInput{SecurityGroupRuleIds: []string{rule}})
+	if len(r.SecurityGroupRules) != 1 || len(r.SecurityGroupRules[0].Tags) != 1 {
+		t.Fatalf("rule tags: %+v", r.SecurityGroupRules)
+	}
+	if _, err := e.ec2.DeleteTags(ctx, &sdk.DeleteTagsInput{Resources: []string{rule}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.ec2.CreateTags(ctx, &sdk.CreateTagsInput{Resources: []string{"sgr-0123456789abcdef0"}, Tags: []types.Tag{{Key: aws.String("k"), Value: aws.String("v")}}})
+	wantAPIError(t, err, "InvalidSecurityGroupRuleId.NotFound", "")
+}
