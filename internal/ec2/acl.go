@@ -40,10 +40,6 @@ type ACLAssociation struct {
 
 func (a *NetworkACL) vpcID() string { return a.VpcID }
 
-func (a *NetworkACL) arn() string {
-	return "arn:aws:ec2:" + a.Region + ":" + a.Owner + ":network-acl/" + a.ID
-}
-
 // finalRule is the number of the implicit deny-all rule.
 const finalRule = 32767
 

@@ -58,16 +58,6 @@ func (v *Vpc) containsPrefix(p netip.Prefix) bool {
 	return false
 }
 
-// containsAddr reports whether one of the VPC's ranges holds a.
-func (v *Vpc) containsAddr(a netip.Addr) bool {
-	for _, vp := range v.prefixes() {
-		if vp.Contains(a) {
-			return true
-		}
-	}
-	return false
-}
-
 type cidrStateXML struct {
 	State string `xml:"state"`
 }

@@ -6,7 +6,6 @@ package lambda
 
 import (
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -107,9 +106,6 @@ func (f *Function) id() fnID { return fnID{f.Account, f.Region, f.Name} }
 // Store keys. Published versions and aliases live under their function so a
 // prefix list finds them all.
 func fnKey(id fnID) string { return "lambda/fn/" + id.Account + "/" + id.Region + "/" + id.Name }
-func fnPrefix(account, region string) string {
-	return "lambda/fn/" + account + "/" + region + "/"
-}
 func versionKey(id fnID, n int) string {
 	return fmt.Sprintf("lambda/ver/%s/%s/%s/%010d", id.Account, id.Region, id.Name, n)
 }
@@ -123,11 +119,3 @@ func aliasPrefix(id fnID) string {
 	return "lambda/alias/" + id.Account + "/" + id.Region + "/" + id.Name + "/"
 }
 
-// fnIDFromKey inverts fnKey.
-func fnIDFromKey(key string) (fnID, bool) {
-	parts := strings.Split(strings.TrimPrefix(key, "lambda/fn/"), "/")
-	if len(parts) != 3 {
-		return fnID{}, false
-	}
-	return fnID{parts[0], parts[1], parts[2]}, true
-}
