@@ -118,4 +118,3 @@ func aliasKey(id fnID, name string) string {
 func aliasPrefix(id fnID) string {
 	return "lambda/alias/" + id.Account + "/" + id.Region + "/" + id.Name + "/"
 }
-
