@@ -75,7 +75,7 @@ func (r *reconciler) run(p *plan, t Topology) error {
 		return err
 	}
 	for _, n := range existing {
-		if !wanted[n] {
+		if !wanted[n] && !isEnvNetns(p.prefix, n) {
 			if err := removeNS(n); err != nil {
 				return err
 			}

@@ -18,6 +18,7 @@ const (
 	kindENINS     = 'n' // workload namespace made for an ENI without one
 	kindRouterEnd = 'e' // router side of an ENI's veth pair
 	kindWorkEnd   = 'w' // workload side of an ENI's veth pair
+	kindEnvNS     = 'x' // an execution environment's namespace
 )
 
 // ValidatePrefix reports whether prefix can name kernel objects: "lp"
@@ -54,6 +55,15 @@ func RouterNetns(prefix, vpcID string) string { return objectName(prefix, kindRo
 // ENINetns is the namespace name Apply uses for an ENI whose Netns is empty;
 // controllers use it to find where a workload must run.
 func ENINetns(prefix, eniID string) string { return objectName(prefix, kindENINS, eniID) }
+
+// EnvNetns names the namespace of an execution environment. Apply never
+// removes these (their life is the environment's, which Lambda manages);
+// Teardown does.
+func EnvNetns(prefix, envID string) string { return objectName(prefix, kindEnvNS, envID) }
+
+func isEnvNetns(prefix, name string) bool {
+	return strings.HasPrefix(name, prefix+"-"+string(kindEnvNS))
+}
 
 func routerLinkName(prefix, eniID string) string { return objectName(prefix, kindRouterEnd, eniID) }
 
