@@ -22,6 +22,8 @@ import (
 	"github.com/lambdaplane/lambdaplane/internal/gateway"
 	"github.com/lambdaplane/lambdaplane/internal/iam"
 	"github.com/lambdaplane/lambdaplane/internal/lambda"
+	"github.com/lambdaplane/lambdaplane/internal/netctl"
+	"github.com/lambdaplane/lambdaplane/internal/netplane"
 	"github.com/lambdaplane/lambdaplane/internal/sandbox"
 	"github.com/lambdaplane/lambdaplane/internal/sandbox/runtimes"
 	"github.com/lambdaplane/lambdaplane/internal/store"
@@ -35,6 +37,7 @@ const usage = `lambdaplane: AWS Lambda with a real VPC data plane, on your machi
 Usage:
   lambdaplane serve [flags]    start the server (flags: lambdaplane serve -h)
   lambdaplane doctor [flags]   report what this machine supports
+  lambdaplane teardown [flags] remove the network namespaces a server made for its VPCs
   lambdaplane version          print the version
 `
 
@@ -49,6 +52,8 @@ func main() {
 		err = serve(os.Args[2:])
 	case "doctor":
 		err = doctor(os.Args[2:], os.Stdout)
+	case "teardown":
+		err = teardown(os.Args[2:])
 	case "version", "--version", "-version":
 		fmt.Println("lambdaplane", version)
 	case "help", "-h", "--help", "usage":
@@ -259,6 +264,20 @@ func serve(args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	if isolate {
+		// The VPCs of the EC2 state, realized in network namespaces; a
+		// restart converges what the last run left, so stopping tears
+		// nothing down.
+		dir, err := filepath.Abs(o.dataDir)
+		if err != nil {
+			return err
+		}
+		prefix := netplane.PrefixFor(dir)
+		nets := netctl.New(prefix, vpcs, log)
+		go nets.Run(ctx)
+		defer nets.Close()
+		log.Info("VPC data plane on", "prefix", prefix)
+	}
 	log.Info("lambdaplane serving", "listen", ln.Addr().String(), "dataDir", o.dataDir, "isolation", isolate, "version", version)
 	return gw.Serve(ctx, ln)
 }
@@ -293,4 +312,20 @@ func launcher(rts *runtimes.Set) func(spec *sandbox.Spec, taskRoot string) ([]st
 		}
 		return l.Argv, l.Env, nil
 	}
+}
+
+// teardown removes the kernel objects of the VPC data plane of the server
+// whose --data-dir is given: a server keeps them across restarts, so this
+// is how a user (or a test) drops them for good.
+func teardown(args []string) error {
+	fs := flag.NewFlagSet("teardown", flag.ContinueOnError)
+	dataDir := fs.String("data-dir", defaultDataDir(), "the data directory of the server whose network to remove")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	dir, err := filepath.Abs(*dataDir)
+	if err != nil {
+		return err
+	}
+	return netplane.Teardown(netplane.PrefixFor(dir))
 }

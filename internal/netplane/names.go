@@ -75,3 +75,16 @@ func eniMAC(eniID string) string {
 	sum := sha256.Sum256([]byte("mac:" + eniID))
 	return fmt.Sprintf("02:%02x:%02x:%02x:%02x:%02x", sum[0], sum[1], sum[2], sum[3], sum[4])
 }
+
+// PrefixFor is the prefix of a server's kernel objects, derived from its
+// data directory so that a restarted server finds (and converges) what
+// the previous run made, and two servers on one machine never share one.
+func PrefixFor(dataDir string) string {
+	sum := sha256.Sum256([]byte("lambdaplane:" + dataDir))
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, 5)
+	for i := range b {
+		b[i] = alphabet[int(sum[i])%len(alphabet)]
+	}
+	return "lp" + string(b)
+}

@@ -59,3 +59,15 @@ func TestENIMAC(t *testing.T) {
 		t.Errorf("%s is not locally administered unicast", m)
 	}
 }
+
+func TestPrefixFor(t *testing.T) {
+	a, b := PrefixFor("/var/lib/lambdaplane"), PrefixFor("/tmp/other")
+	if a == b || PrefixFor("/var/lib/lambdaplane") != a {
+		t.Fatalf("%s %s", a, b)
+	}
+	for _, p := range []string{a, b} {
+		if err := ValidatePrefix(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -31,6 +31,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/middleware"
+
+	"github.com/lambdaplane/lambdaplane/internal/netplane"
 )
 
 const (
@@ -267,6 +269,13 @@ func startServer(t *testing.T, opts ...func(*serverOptions)) *server {
 	t.Cleanup(func() {
 		if s.running() {
 			s.stop()
+		}
+		// The server keeps its VPC namespaces across restarts; the test
+		// is the one that knows they are no longer wanted.
+		if os.Geteuid() == 0 {
+			if err := netplane.Teardown(netplane.PrefixFor(s.dataDir)); err != nil {
+				t.Errorf("tearing down the VPC data plane: %v", err)
+			}
 		}
 		if t.Failed() {
 			t.Logf("server log (last %d bytes):\n%s", s.logs.max, s.logs.String())
