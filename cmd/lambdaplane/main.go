@@ -235,6 +235,17 @@ func serve(args []string) error {
 	}
 	defer vpcs.Close()
 
+	var envNet lambda.EnvNetwork
+	netPrefix := ""
+	if isolate {
+		dir, err := filepath.Abs(o.dataDir)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		netPrefix = netplane.PrefixFor(dir)
+		envNet = netctl.EnvNetwork{Prefix: netPrefix}
+	}
 	svc, err := lambda.New(lambda.Options{
 		Store:            st,
 		CodeDir:          filepath.Join(o.dataDir, "code"),
@@ -246,6 +257,7 @@ func serve(args []string) error {
 		EnvIdleTimeout:   o.envIdleTimeout,
 		AsyncRetryBase:   o.asyncRetryBase,
 		VPC:              vpcs,
+		Network:          envNet,
 		EniCreateDelay:   o.eniCreateDelay,
 		IdleReclaimAfter: o.idleReclaimAfter,
 	})
@@ -268,11 +280,7 @@ func serve(args []string) error {
 		// The VPCs of the EC2 state, realized in network namespaces; a
 		// restart converges what the last run left, so stopping tears
 		// nothing down.
-		dir, err := filepath.Abs(o.dataDir)
-		if err != nil {
-			return err
-		}
-		prefix := netplane.PrefixFor(dir)
+		prefix := netPrefix
 		nets := netctl.New(prefix, vpcs, log)
 		go nets.Run(ctx)
 		defer nets.Close()

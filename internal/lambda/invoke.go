@@ -246,6 +246,9 @@ func (s *Service) spec(ctx context.Context, tg *invokeTarget) (*sandbox.Spec, er
 		}
 		sp.AccessKeyID, sp.SecretAccessKey, sp.SessionToken = cred.Principal.AccessKeyID, cred.Secret, cred.SessionToken
 	}
+	if err := s.placer.place(ctx, tg.id, cfg, sp); err != nil {
+		return nil, err
+	}
 	return sp, nil
 }
 

@@ -59,6 +59,9 @@ type Options struct {
 	AccountConcurrency int
 	// VPC connects functions to VPCs; nil refuses VpcConfig.
 	VPC VPCNetwork
+	// Network puts VPC functions' environments behind their interfaces;
+	// nil runs them on the host's network.
+	Network EnvNetwork
 	// EniCreateDelay is how long making a function's network interfaces
 	// takes (AWS: about a minute for a new subnet and group combination).
 	EniCreateDelay time.Duration
@@ -89,6 +92,7 @@ type Service struct {
 	ctx      context.Context
 	cancel   context.CancelFunc
 	activity *activity
+	placer   *vpcStarter
 }
 
 // fnState is the cached view of one function's keys.
@@ -125,7 +129,8 @@ func New(cfg Options) (*Service, error) {
 		fns: map[fnID]*fnState{}, codeKey: []byte(uuid.NewString()), sessions: map[string]gateway.Credential{},
 		ctx: ctx, cancel: cancel, activity: newActivity(time.Now()),
 	}
-	s.sched = newScheduler(cfg.Sandbox, cfg.AccountConcurrency, cfg.EnvIdleTimeout, cfg.Logger)
+	s.placer = &vpcStarter{inner: cfg.Sandbox, s: s}
+	s.sched = newScheduler(s.placer, cfg.AccountConcurrency, cfg.EnvIdleTimeout, cfg.Logger)
 	if err := s.load(); err != nil {
 		cancel()
 		return nil, err

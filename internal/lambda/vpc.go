@@ -24,6 +24,7 @@ type VPCNetwork interface {
 	ResolveLambdaVpc(acct, region string, subnetIDs, groupIDs []string) (string, error)
 	AcquireLambdaENIs(acct, region, holder, requesterID, functionName string, subnetIDs, groupIDs []string) ([]ec2.LambdaENI, error)
 	ReleaseLambdaENIs(acct, region, holder string) error
+	LambdaENIsOf(acct, region, holder string) []ec2.LambdaENI
 }
 
 // VpcConfig is a function version's connection to a VPC. A function that

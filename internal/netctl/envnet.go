@@ -1,0 +1,37 @@
+package netctl
+
+import (
+	"context"
+	"time"
+
+	"github.com/lambdaplane/lambdaplane/internal/netplane"
+)
+
+// EnvNetwork puts Lambda execution environments behind their Hyperplane
+// ENIs in the network the Controller with the same prefix realizes.
+type EnvNetwork struct {
+	Prefix string
+}
+
+// AttachEnv implements lambda.EnvNetwork. The interface may be moments old,
+// its namespace not made yet by the controller: it waits for it a while.
+func (n EnvNetwork) AttachEnv(ctx context.Context, eniID, envID string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	for wait := 10 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
+		link, err := netplane.AttachEnvironment(n.Prefix, eniID, netplane.EnvNetns(n.Prefix, envID))
+		if err == nil {
+			return "/run/netns/" + link.Netns, nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", err
+		case <-time.After(wait):
+		}
+	}
+}
+
+// DetachEnv implements lambda.EnvNetwork.
+func (n EnvNetwork) DetachEnv(eniID, envID string) error {
+	return netplane.DetachEnvironment(n.Prefix, eniID, netplane.EnvNetns(n.Prefix, envID))
+}

@@ -1,0 +1,154 @@
+package e2e
+
+import (
+	"encoding/json"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/lambdaplane/lambdaplane/internal/netplane"
+)
+
+// probeHandler connects to event.host:event.port and says what happened.
+const probeHandler = `import socket
+
+def handler(event, context):
+    s = socket.socket()
+    s.settimeout(event.get("timeout", 1.0))
+    try:
+        s.connect((event["host"], event["port"]))
+        return {"result": "connected"}
+    except socket.timeout:
+        return {"result": "timeout"}
+    except OSError as e:
+        return {"result": "error", "error": str(e)}
+    finally:
+        s.close()
+`
+
+// The seed's database case with real packets: a function in a private
+// subnet reaches a database interface in its VPC when the database's group
+// lets the function's group in, times out when it does not, and the
+// database sees the connection come from the function's Hyperplane ENI.
+func TestFunctionReachesDatabaseThroughGroups(t *testing.T) {
+	t.Parallel()
+	requireRoot(t)
+	requirePython(t)
+	s := startServer(t)
+	ctx := ctxT(t)
+	prefix := netplane.PrefixFor(s.dataDir)
+	ic := iam.NewFromConfig(s.awsConfig("test", "test"))
+	if _, err := ic.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("lambda-role"),
+		PolicyArn: aws.String("arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole")}); err != nil {
+		t.Fatal(err)
+	}
+	ec2c := ec2.NewFromConfig(s.awsConfig("test", "test"))
+	fx := makeVpcFixture(t, ec2c, "10.95", "")
+	fnGroup, dbGroup := fx.groupA, fx.groupB
+	db, err := ec2c.CreateNetworkInterface(ctx, &ec2.CreateNetworkInterfaceInput{SubnetId: aws.String(fx.subnetB), Groups: []string{dbGroup}, Description: aws.String("database")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbENI, dbIP := aws.ToString(db.NetworkInterface.NetworkInterfaceId), aws.ToString(db.NetworkInterface.PrivateIpAddress)
+
+	// The database: a listener in the interface's namespace, once the
+	// server's controller has made it.
+	var ln net.Listener
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err = netplane.Do(netplane.ENINetns(prefix, dbENI), func() (err error) {
+			ln, err = net.Listen("tcp4", dbIP+":5432")
+			return err
+		})
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the database interface's namespace never appeared: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Cleanup(func() { ln.Close() })
+	peers := make(chan string, 8)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			peers <- c.RemoteAddr().(*net.TCPAddr).IP.String()
+			c.Close()
+		}
+	}()
+
+	zip, err := makeZip(zipEntry{name: "index.py", data: []byte(probeHandler), mode: 0o644})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc := s.lambda()
+	if _, err := lc.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("probe"), Runtime: types.Runtime(pythonRuntime),
+		Handler: aws.String("index.handler"), Role: aws.String("arn:aws:iam::123456789012:role/lambda-role"), Code: &types.FunctionCode{ZipFile: zip},
+		Timeout:   aws.Int32(10),
+		VpcConfig: &types.VpcConfig{SubnetIds: []string{fx.subnetA}, SecurityGroupIds: []string{fnGroup}}}); err != nil {
+		t.Fatal(err)
+	}
+	waitActive(t, lc, "probe")
+	probe := func() string {
+		t.Helper()
+		out := invoke(t, lc, "probe", map[string]any{"host": dbIP, "port": 5432, "timeout": 1.0}, invokeOpts{})
+		var r struct{ Result, Error string }
+		if err := json.Unmarshal(out.Payload, &r); err != nil || out.FunctionError != nil {
+			t.Fatalf("probe: %s %v", out.Payload, err)
+		}
+		return r.Result + r.Error
+	}
+	if got := probe(); got != "timeout" {
+		t.Fatalf("the database's group lets nobody in, but the function got %q", got)
+	}
+	perm := []ec2types.IpPermission{{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(5432), ToPort: aws.Int32(5432),
+		UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: aws.String(fnGroup)}}}}
+	if _, err := ec2c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(dbGroup), IpPermissions: perm}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() bool { return probe() == "connected" }, "the function reaches the database once its group is let in")
+	hp := lambdaENIs(t, ec2c, fx.vpc)
+	if len(hp) != 1 {
+		t.Fatalf("%d Hyperplane interfaces", len(hp))
+	}
+	select {
+	case peer := <-peers:
+		if peer != aws.ToString(hp[0].PrivateIpAddress) {
+			t.Fatalf("the database saw %s, want the function's Hyperplane ENI %s", peer, aws.ToString(hp[0].PrivateIpAddress))
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the database saw no connection")
+	}
+	if _, err := ec2c.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: aws.String(dbGroup), IpPermissions: perm}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() bool { return probe() == "timeout" }, "revoking the rule makes new connections time out")
+	if strings.HasPrefix(dbIP, "10.95.2.") == false {
+		t.Fatalf("database address %s is not in its subnet", dbIP)
+	}
+}
+
+// eventually retries cond for a few seconds: the data plane follows the
+// API asynchronously.
+func eventually(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within 10 s: %s", what)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
