@@ -31,7 +31,13 @@ func coldLambdaplane(ctx context.Context, c *lambda.Client, serverURL string, f 
 	if err := waitActive(ctx, c, names...); err != nil {
 		return nil, err
 	}
-	lat := make([]time.Duration, 0, n)
+	return timeFirstInvokes(ctx, serverURL, names)
+}
+
+// timeFirstInvokes times the first invoke of each function, one after the
+// other.
+func timeFirstInvokes(ctx context.Context, serverURL string, names []string) ([]time.Duration, error) {
+	lat := make([]time.Duration, 0, len(names))
 	var body bytes.Buffer
 	for _, name := range names {
 		// A fresh client per function, with its connection already open, so

@@ -77,6 +77,8 @@ func progress(format string, args ...any) {
 // results is everything the table shows.
 type results struct {
 	fns []*fnResult // in the order of echoFunctions
+	// coldVpc is the lean echo's cold start in a VPC (linux data plane only).
+	coldVpc dist
 	// The baselines, shared by both functions' rows but for the bare cold
 	// start, which is per function.
 	warmBase      dist
@@ -364,6 +366,14 @@ func measure(ctx context.Context, c config, srv *server, art *artifacts) (*resul
 			return nil, fmt.Errorf("%s: %w", fr.fn.label, err)
 		}
 		fr.cold, fr.coldBase = summarize(cold), summarize(coldBase)
+		if fr == r.fns[0] && srv.isolated {
+			progress("cold start of %s in a VPC: %d new functions behind one Hyperplane ENI", fr.fn.label, c.cold)
+			vc, err := coldVpc(ctx, ctl, srv.url, fr.fn, c.cold)
+			if err != nil {
+				return nil, fmt.Errorf("cold start in a VPC: %w", err)
+			}
+			r.coldVpc = summarize(vc)
+		}
 	}
 	return r, nil
 }
@@ -394,6 +404,12 @@ func report(out io.Writer, c config, r *results) {
 		fmt.Fprintf(tw, "%s\tthroughput c=%d\t%.0f/s\t%.0f/s\t%.2fx\t%s\t\n", name, c.concurrency, rate, baseRate, rate/baseRate, target(">= 10000/s", rate >= 10000))
 		fmt.Fprintf(tw, "%s\tcold start p50\t%s\t%s\t%.2fx\t%s\t\n", name, ms(fr.cold.p50), ms(fr.coldBase.p50), ratio(fr.cold.p50, fr.coldBase.p50), target("< 10ms", fr.cold.p50 < 10*time.Millisecond))
 		fmt.Fprintf(tw, "%s\tcold start p99\t%s\t%s\t%.2fx\t\t\t\n", name, ms(fr.cold.p99), ms(fr.coldBase.p99), ratio(fr.cold.p99, fr.coldBase.p99))
+		if fr == r.fns[0] && r.coldVpc.p50 > 0 {
+			extra := r.coldVpc.p50 - fr.cold.p50
+			fmt.Fprintf(tw, "%s\tcold start in a VPC p50\t%s\t%s (no VPC)\t%+.2fms\t%s\t\n", name, ms(r.coldVpc.p50), ms(fr.cold.p50),
+				float64(extra)/float64(time.Millisecond), target("<= 2ms more", extra <= 2*time.Millisecond))
+			fmt.Fprintf(tw, "%s\tcold start in a VPC p99\t%s\t%s (no VPC)\t\t\t\n", name, ms(r.coldVpc.p99), ms(fr.cold.p99))
+		}
 	}
 	a := r.authz
 	over := overhead(a.user.p50, a.root.p50)
