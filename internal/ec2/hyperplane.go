@@ -169,6 +169,10 @@ func (s *Service) ReleaseLambdaENIs(acct, region, holder string) error {
 			e = editAs[*NetworkInterface](t, e.ID)
 			e.Holders = slices.DeleteFunc(e.Holders, func(h string) bool { return h == holder })
 			if len(e.Holders) == 0 {
+				if s.opts.EniDeleteDelay <= 0 {
+					t.del(e.ID)
+					continue
+				}
 				e.Attachment, e.IdleSince = nil, c.now
 			}
 		}
