@@ -281,7 +281,10 @@ func serve(args []string) error {
 		// restart converges what the last run left, so stopping tears
 		// nothing down.
 		prefix := netPrefix
-		nets := netctl.New(prefix, vpcs, log)
+		// Instances' UserData runs as processes on their interfaces.
+		insts := netctl.NewInstances(prefix, vpcs, log)
+		defer insts.Close()
+		nets := netctl.New(prefix, vpcs, log).WithInstances(insts)
 		go nets.Run(ctx)
 		defer nets.Close()
 		log.Info("VPC data plane on", "prefix", prefix)

@@ -38,8 +38,9 @@ type Controller struct {
 	stopOnce sync.Once
 	running  sync.WaitGroup
 
-	mu   sync.Mutex
-	last *netplane.Topology // last topology applied without error
+	mu        sync.Mutex
+	last      *netplane.Topology // last topology applied without error
+	instances *Instances         // runs instances' user data when set
 }
 
 // New makes a controller; it does nothing until Run or Sync.
@@ -63,6 +64,9 @@ func (c *Controller) apply(ctx context.Context, force bool) error {
 	t := Topology(c.prefix, snap)
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// Instances follow even an unchanged or failed network: their state is
+	// not part of it, and starting one waits for its namespace anyway.
+	defer c.reconcileInstances(snap)
 	if !force && c.last != nil && reflect.DeepEqual(*c.last, t) {
 		return nil
 	}

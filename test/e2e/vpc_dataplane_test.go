@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net"
 	"strings"
@@ -151,4 +152,72 @@ func eventually(t *testing.T, cond func() bool, what string) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// The seed's RDS tutorial in shape: a server started by an instance's
+// UserData in a private subnet, a function in the same VPC reaching it
+// through the groups, and the instance's console output.
+func TestFunctionReachesInstance(t *testing.T) {
+	t.Parallel()
+	requireRoot(t)
+	requirePython(t)
+	s := startServer(t)
+	ctx := ctxT(t)
+	ic := iam.NewFromConfig(s.awsConfig("test", "test"))
+	if _, err := ic.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("lambda-role"),
+		PolicyArn: aws.String("arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole")}); err != nil {
+		t.Fatal(err)
+	}
+	ec2c := ec2.NewFromConfig(s.awsConfig("test", "test"))
+	fx := makeVpcFixture(t, ec2c, "10.96", "")
+	fnGroup, dbGroup := fx.groupA, fx.groupB
+	if _, err := ec2c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(dbGroup),
+		IpPermissions: []ec2types.IpPermission{{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(8080), ToPort: aws.Int32(8080),
+			UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: aws.String(fnGroup)}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	userData := "#!/bin/bash\necho server starting on $(hostname -I)\nexec python3 -m http.server 8080 --bind 0.0.0.0\n"
+	run, err := ec2c.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String("ami-0123456789abcdef0"), MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+		SubnetId: aws.String(fx.subnetB), SecurityGroupIds: []string{dbGroup},
+		UserData: aws.String(base64.StdEncoding.EncodeToString([]byte(userData)))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst := run.Instances[0]
+	ip := aws.ToString(inst.PrivateIpAddress)
+	eventually(t, func() bool {
+		out, err := ec2c.GetConsoleOutput(ctx, &ec2.GetConsoleOutputInput{InstanceId: inst.InstanceId})
+		if err != nil || out.Output == nil {
+			return false
+		}
+		text, _ := base64.StdEncoding.DecodeString(*out.Output)
+		return strings.Contains(string(text), "server starting on "+ip)
+	}, "the instance's UserData prints to its console")
+
+	zip, err := makeZip(zipEntry{name: "index.py", data: []byte(probeHandler), mode: 0o644})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc := s.lambda()
+	if _, err := lc.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("probe"), Runtime: types.Runtime(pythonRuntime),
+		Handler: aws.String("index.handler"), Role: aws.String("arn:aws:iam::123456789012:role/lambda-role"), Code: &types.FunctionCode{ZipFile: zip},
+		Timeout:   aws.Int32(10),
+		VpcConfig: &types.VpcConfig{SubnetIds: []string{fx.subnetA}, SecurityGroupIds: []string{fnGroup}}}); err != nil {
+		t.Fatal(err)
+	}
+	waitActive(t, lc, "probe")
+	probe := func(port int) string {
+		out := invoke(t, lc, "probe", map[string]any{"host": ip, "port": port, "timeout": 1.0}, invokeOpts{})
+		var r struct{ Result, Error string }
+		json.Unmarshal(out.Payload, &r)
+		return r.Result + r.Error
+	}
+	eventually(t, func() bool { return probe(8080) == "connected" }, "the function reaches the instance's server")
+	if got := probe(22); got != "timeout" {
+		t.Fatalf("a port the group does not open: %q", got)
+	}
+	if _, err := ec2c.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{*inst.InstanceId}}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() bool { return probe(8080) != "connected" }, "a stopped instance serves nothing")
 }
