@@ -25,6 +25,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/lambdaplane/lambdaplane/internal/netplane"
 )
 
 type config struct {
@@ -167,6 +169,12 @@ func run(ctx context.Context, c config, out io.Writer) (err error) {
 	}
 	if serr := srv.stop(); serr != nil {
 		runErr = errors.Join(runErr, serr)
+	}
+	// The server keeps its VPC namespaces for a restart that will not come.
+	if srv.isolated {
+		if abs, err := filepath.Abs(dataDir); err == nil {
+			runErr = errors.Join(runErr, netplane.Teardown(netplane.PrefixFor(abs)))
+		}
 	}
 	if runErr != nil {
 		if log, err := os.ReadFile(logPath); err == nil {
