@@ -444,10 +444,25 @@ func (s *server) awsConfig(accessKey, secret string) aws.Config {
 		Region:       region,
 		Credentials:  credentials.NewStaticCredentialsProvider(accessKey, secret, ""),
 		BaseEndpoint: aws.String(s.url),
-		HTTPClient:   &http.Client{Timeout: 90 * time.Second},
+		HTTPClient:   &http.Client{Timeout: 90 * time.Second, Transport: bodyGuard{http.DefaultTransport}},
 		// Errors are the subject of these tests: every request is sent once.
 		Retryer: func() aws.Retryer { return aws.NopRetryer{} },
 	}
+}
+
+// bodyGuard hides the WriteTo of request bodies: the SDK closes a request
+// body when the response arrives, while net/http's write loop may still be
+// finishing it; the closed body's error makes the transport close the
+// connection under the response being read ("use of closed network
+// connection", aws/aws-sdk-go-v2#1825 and #2737). Large answers hit it.
+type bodyGuard struct{ http.RoundTripper }
+
+func (g bodyGuard) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil && r.Body != http.NoBody {
+		r = r.Clone(r.Context())
+		r.Body = struct{ io.ReadCloser }{r.Body}
+	}
+	return g.RoundTripper.RoundTrip(r)
 }
 
 func (s *server) lambda() *lambda.Client { return lambda.NewFromConfig(s.awsConfig("test", "test")) }
