@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net"
+	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -220,4 +222,92 @@ func TestFunctionReachesInstance(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, func() bool { return probe(8080) != "connected" }, "a stopped instance serves nothing")
+}
+
+// A server killed with SIGKILL while its VPC network is up finds it again
+// at the restart: the same namespaces (none leaked or made twice), and a
+// VPC function still reaches what its groups allow.
+func TestDataPlaneSurvivesKill(t *testing.T) {
+	t.Parallel()
+	requireRoot(t)
+	requirePython(t)
+	s := startServer(t)
+	ctx := ctxT(t)
+	prefix := netplane.PrefixFor(s.dataDir)
+	ic := iam.NewFromConfig(s.awsConfig("test", "test"))
+	if _, err := ic.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("lambda-role"),
+		PolicyArn: aws.String("arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole")}); err != nil {
+		t.Fatal(err)
+	}
+	ec2c := ec2.NewFromConfig(s.awsConfig("test", "test"))
+	fx := makeVpcFixture(t, ec2c, "10.97", "")
+	if _, err := ec2c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(fx.groupB),
+		IpPermissions: []ec2types.IpPermission{{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(8080), ToPort: aws.Int32(8080),
+			UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: aws.String(fx.groupA)}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	db, err := ec2c.CreateNetworkInterface(ctx, &ec2.CreateNetworkInterfaceInput{SubnetId: aws.String(fx.subnetB), Groups: []string{fx.groupB}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbENI, dbIP := aws.ToString(db.NetworkInterface.NetworkInterfaceId), aws.ToString(db.NetworkInterface.PrivateIpAddress)
+	var ln net.Listener
+	eventually(t, func() bool {
+		return netplane.Do(netplane.ENINetns(prefix, dbENI), func() (err error) {
+			ln, err = net.Listen("tcp4", dbIP+":8080")
+			return err
+		}) == nil
+	}, "the database interface's namespace appears")
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	zip, err := makeZip(zipEntry{name: "index.py", data: []byte(probeHandler), mode: 0o644})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.lambda().CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("probe"), Runtime: types.Runtime(pythonRuntime),
+		Handler: aws.String("index.handler"), Role: aws.String("arn:aws:iam::123456789012:role/lambda-role"), Code: &types.FunctionCode{ZipFile: zip},
+		Timeout:   aws.Int32(10),
+		VpcConfig: &types.VpcConfig{SubnetIds: []string{fx.subnetA}, SecurityGroupIds: []string{fx.groupA}}}); err != nil {
+		t.Fatal(err)
+	}
+	waitActive(t, s.lambda(), "probe")
+	probe := func() string {
+		out := invoke(t, s.lambda(), "probe", map[string]any{"host": dbIP, "port": 8080, "timeout": 1.0}, invokeOpts{})
+		var r struct{ Result, Error string }
+		json.Unmarshal(out.Payload, &r)
+		return r.Result + r.Error
+	}
+	eventually(t, func() bool { return probe() == "connected" }, "the function reaches the database")
+	routerAndENIs := func() []string {
+		out, err := exec.Command("ip", "netns", "list").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, l := range strings.Split(string(out), "\n") {
+			// Environments come and go with the server; the VPC's own namespaces must not.
+			if f := strings.Fields(l); len(f) > 0 && strings.HasPrefix(f[0], prefix+"-") && !strings.HasPrefix(f[0], prefix+"-x") {
+				names = append(names, f[0])
+			}
+		}
+		slices.Sort(names)
+		return names
+	}
+	before := routerAndENIs()
+	s.cmd.Process.Kill()
+	<-s.exited
+	s.start()
+	waitActive(t, s.lambda(), "probe")
+	eventually(t, func() bool { return probe() == "connected" }, "after the restart the function still reaches the database")
+	if after := routerAndENIs(); !slices.Equal(before, after) {
+		t.Fatalf("namespaces before the kill %v, after the restart %v", before, after)
+	}
 }
