@@ -34,9 +34,9 @@ func newEnv(t *testing.T) *env {
 	return newEnvWith(t, store.NewMemory(), ec2.Options{})
 }
 
-func newEnvWith(t *testing.T, st store.Store, opts ec2.Options) *env {
+func newEnvWith(t *testing.T, st store.Store, opts ec2.Options, more ...iam.AccountSpec) *env {
 	t.Helper()
-	accounts, err := iam.NewAccounts()
+	accounts, err := iam.NewAccounts(more...)
 	if err != nil {
 		t.Fatal(err)
 	}

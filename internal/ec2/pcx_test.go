@@ -2,7 +2,6 @@ package ec2_test
 
 import (
 	"fmt"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -11,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/lambdaplane/lambdaplane/internal/ec2"
-	"github.com/lambdaplane/lambdaplane/internal/gateway"
 	"github.com/lambdaplane/lambdaplane/internal/iam"
 	"github.com/lambdaplane/lambdaplane/internal/store"
 )
@@ -25,30 +23,7 @@ const (
 // signs with AKIAOTHER / s3cret.
 func pcxEnv(t *testing.T, opts ec2.Options) *env {
 	t.Helper()
-	st := store.NewMemory()
-	accounts, err := iam.NewAccounts(iam.AccountSpec{ID: pcxOther, AccessKey: "AKIAOTHER", Secret: "s3cret"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids, err := iam.New(iam.Options{Store: st, Accounts: accounts})
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts.Store, opts.Authorizer = st, ids
-	svc, err := ec2.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { svc.Close() })
-	g := gateway.New(gateway.Config{Credentials: ids})
-	g.Register(svc.Gateway())
-	g.Register(ids.IAMService())
-	g.Register(ids.STSService())
-	srv := httptest.NewServer(g)
-	t.Cleanup(srv.Close)
-	e := &env{svc: svc, iam: ids, url: srv.URL, st: st}
-	e.ec2 = e.client("test", "test", "")
-	return e
+	return newEnvWith(t, store.NewMemory(), opts, iam.AccountSpec{ID: pcxOther, AccessKey: "AKIAOTHER", Secret: "s3cret"})
 }
 
 func (e *env) pcxOtherClient(region string) *sdk.Client {

@@ -223,10 +223,7 @@ func TestVpcConfigNeedsCallerPermissions(t *testing.T) {
 	s := startServer(t)
 	ctx := ctxT(t)
 	ic := iam.NewFromConfig(s.awsConfig("test", "test"))
-	if _, err := ic.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("lambda-role"),
-		PolicyArn: aws.String("arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole")}); err != nil {
-		t.Fatal(err)
-	}
+	allowVpcAccess(t, s)
 	fx := makeVpcFixture(t, ec2.NewFromConfig(s.awsConfig("test", "test")), "10.40", "")
 	if _, err := ic.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("dev")}); err != nil {
 		t.Fatal(err)
@@ -261,11 +258,7 @@ func TestVpcFunctionPendingAcrossRestart(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, func(o *serverOptions) { o.extraArgs = append(o.extraArgs, "--eni-create-delay", "2s") })
 	ctx := ctxT(t)
-	ic := iam.NewFromConfig(s.awsConfig("test", "test"))
-	if _, err := ic.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("lambda-role"),
-		PolicyArn: aws.String("arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole")}); err != nil {
-		t.Fatal(err)
-	}
+	allowVpcAccess(t, s)
 	ec2c := ec2.NewFromConfig(s.awsConfig("test", "test"))
 	fx := makeVpcFixture(t, ec2c, "10.50", "")
 	out, err := s.lambda().CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("restart-fn"), Runtime: types.RuntimeNodejs20x,
@@ -291,11 +284,7 @@ func TestVpcFunctionIdleReclaim(t *testing.T) {
 		o.extraArgs = append(o.extraArgs, "--idle-reclaim-after", "2s", "--eni-create-delay", "500ms")
 	})
 	ctx := ctxT(t)
-	ic := iam.NewFromConfig(s.awsConfig("test", "test"))
-	if _, err := ic.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("lambda-role"),
-		PolicyArn: aws.String("arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole")}); err != nil {
-		t.Fatal(err)
-	}
+	allowVpcAccess(t, s)
 	ec2c := ec2.NewFromConfig(s.awsConfig("test", "test"))
 	fx := makeVpcFixture(t, ec2c, "10.60", "")
 	lc := s.lambda()
@@ -405,11 +394,7 @@ func TestVpcVersionsPinInterfaces(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
 	ctx := ctxT(t)
-	ic := iam.NewFromConfig(s.awsConfig("test", "test"))
-	if _, err := ic.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("lambda-role"),
-		PolicyArn: aws.String("arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole")}); err != nil {
-		t.Fatal(err)
-	}
+	allowVpcAccess(t, s)
 	ec2c := ec2.NewFromConfig(s.awsConfig("test", "test"))
 	fx := makeVpcFixture(t, ec2c, "10.80", "")
 	lc := s.lambda()
@@ -452,10 +437,7 @@ func TestVpcConditionKeys(t *testing.T) {
 	s := startServer(t)
 	ctx := ctxT(t)
 	ic := iam.NewFromConfig(s.awsConfig("test", "test"))
-	if _, err := ic.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("lambda-role"),
-		PolicyArn: aws.String("arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole")}); err != nil {
-		t.Fatal(err)
-	}
+	allowVpcAccess(t, s)
 	fx := makeVpcFixture(t, ec2.NewFromConfig(s.awsConfig("test", "test")), "10.90", "")
 	if _, err := ic.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("dev")}); err != nil {
 		t.Fatal(err)

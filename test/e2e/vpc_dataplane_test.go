@@ -48,11 +48,7 @@ func TestFunctionReachesDatabaseThroughGroups(t *testing.T) {
 	s := startServer(t)
 	ctx := ctxT(t)
 	prefix := netplane.PrefixFor(s.dataDir)
-	ic := iam.NewFromConfig(s.awsConfig("test", "test"))
-	if _, err := ic.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("lambda-role"),
-		PolicyArn: aws.String("arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole")}); err != nil {
-		t.Fatal(err)
-	}
+	allowVpcAccess(t, s)
 	ec2c := ec2.NewFromConfig(s.awsConfig("test", "test"))
 	fx := makeVpcFixture(t, ec2c, "10.95", "")
 	fnGroup, dbGroup := fx.groupA, fx.groupB
@@ -64,55 +60,10 @@ func TestFunctionReachesDatabaseThroughGroups(t *testing.T) {
 
 	// The database: a listener in the interface's namespace, once the
 	// server's controller has made it.
-	var ln net.Listener
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		err = netplane.Do(netplane.ENINetns(prefix, dbENI), func() (err error) {
-			ln, err = net.Listen("tcp4", dbIP+":5432")
-			return err
-		})
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the database interface's namespace never appeared: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Cleanup(func() { ln.Close() })
-	peers := make(chan string, 8)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			peers <- c.RemoteAddr().(*net.TCPAddr).IP.String()
-			c.Close()
-		}
-	}()
+	peers := listenInENI(t, prefix, dbENI, dbIP+":5432")
 
-	zip, err := makeZip(zipEntry{name: "index.py", data: []byte(probeHandler), mode: 0o644})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lc := s.lambda()
-	if _, err := lc.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("probe"), Runtime: types.Runtime(pythonRuntime),
-		Handler: aws.String("index.handler"), Role: aws.String("arn:aws:iam::123456789012:role/lambda-role"), Code: &types.FunctionCode{ZipFile: zip},
-		Timeout:   aws.Int32(10),
-		VpcConfig: &types.VpcConfig{SubnetIds: []string{fx.subnetA}, SecurityGroupIds: []string{fnGroup}}}); err != nil {
-		t.Fatal(err)
-	}
-	waitActive(t, lc, "probe")
-	probe := func() string {
-		t.Helper()
-		out := invoke(t, lc, "probe", map[string]any{"host": dbIP, "port": 5432, "timeout": 1.0}, invokeOpts{})
-		var r struct{ Result, Error string }
-		if err := json.Unmarshal(out.Payload, &r); err != nil || out.FunctionError != nil {
-			t.Fatalf("probe: %s %v", out.Payload, err)
-		}
-		return r.Result + r.Error
-	}
+	probeTo := createProbe(t, s, fx.subnetA, fnGroup)
+	probe := func() string { return probeTo(dbIP, 5432) }
 	if got := probe(); got != "timeout" {
 		t.Fatalf("the database's group lets nobody in, but the function got %q", got)
 	}
@@ -165,11 +116,7 @@ func TestFunctionReachesInstance(t *testing.T) {
 	requirePython(t)
 	s := startServer(t)
 	ctx := ctxT(t)
-	ic := iam.NewFromConfig(s.awsConfig("test", "test"))
-	if _, err := ic.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("lambda-role"),
-		PolicyArn: aws.String("arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole")}); err != nil {
-		t.Fatal(err)
-	}
+	allowVpcAccess(t, s)
 	ec2c := ec2.NewFromConfig(s.awsConfig("test", "test"))
 	fx := makeVpcFixture(t, ec2c, "10.96", "")
 	fnGroup, dbGroup := fx.groupA, fx.groupB
@@ -196,24 +143,8 @@ func TestFunctionReachesInstance(t *testing.T) {
 		return strings.Contains(string(text), "server starting on "+ip)
 	}, "the instance's UserData prints to its console")
 
-	zip, err := makeZip(zipEntry{name: "index.py", data: []byte(probeHandler), mode: 0o644})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lc := s.lambda()
-	if _, err := lc.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("probe"), Runtime: types.Runtime(pythonRuntime),
-		Handler: aws.String("index.handler"), Role: aws.String("arn:aws:iam::123456789012:role/lambda-role"), Code: &types.FunctionCode{ZipFile: zip},
-		Timeout:   aws.Int32(10),
-		VpcConfig: &types.VpcConfig{SubnetIds: []string{fx.subnetA}, SecurityGroupIds: []string{fnGroup}}}); err != nil {
-		t.Fatal(err)
-	}
-	waitActive(t, lc, "probe")
-	probe := func(port int) string {
-		out := invoke(t, lc, "probe", map[string]any{"host": ip, "port": port, "timeout": 1.0}, invokeOpts{})
-		var r struct{ Result, Error string }
-		json.Unmarshal(out.Payload, &r)
-		return r.Result + r.Error
-	}
+	probeTo := createProbe(t, s, fx.subnetA, fnGroup)
+	probe := func(port int) string { return probeTo(ip, port) }
 	eventually(t, func() bool { return probe(8080) == "connected" }, "the function reaches the instance's server")
 	if got := probe(22); got != "timeout" {
 		t.Fatalf("a port the group does not open: %q", got)
@@ -234,11 +165,7 @@ func TestDataPlaneSurvivesKill(t *testing.T) {
 	s := startServer(t)
 	ctx := ctxT(t)
 	prefix := netplane.PrefixFor(s.dataDir)
-	ic := iam.NewFromConfig(s.awsConfig("test", "test"))
-	if _, err := ic.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("lambda-role"),
-		PolicyArn: aws.String("arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole")}); err != nil {
-		t.Fatal(err)
-	}
+	allowVpcAccess(t, s)
 	ec2c := ec2.NewFromConfig(s.awsConfig("test", "test"))
 	fx := makeVpcFixture(t, ec2c, "10.97", "")
 	if _, err := ec2c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(fx.groupB),
@@ -251,40 +178,9 @@ func TestDataPlaneSurvivesKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	dbENI, dbIP := aws.ToString(db.NetworkInterface.NetworkInterfaceId), aws.ToString(db.NetworkInterface.PrivateIpAddress)
-	var ln net.Listener
-	eventually(t, func() bool {
-		return netplane.Do(netplane.ENINetns(prefix, dbENI), func() (err error) {
-			ln, err = net.Listen("tcp4", dbIP+":8080")
-			return err
-		}) == nil
-	}, "the database interface's namespace appears")
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	zip, err := makeZip(zipEntry{name: "index.py", data: []byte(probeHandler), mode: 0o644})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.lambda().CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("probe"), Runtime: types.Runtime(pythonRuntime),
-		Handler: aws.String("index.handler"), Role: aws.String("arn:aws:iam::123456789012:role/lambda-role"), Code: &types.FunctionCode{ZipFile: zip},
-		Timeout:   aws.Int32(10),
-		VpcConfig: &types.VpcConfig{SubnetIds: []string{fx.subnetA}, SecurityGroupIds: []string{fx.groupA}}}); err != nil {
-		t.Fatal(err)
-	}
-	waitActive(t, s.lambda(), "probe")
-	probe := func() string {
-		out := invoke(t, s.lambda(), "probe", map[string]any{"host": dbIP, "port": 8080, "timeout": 1.0}, invokeOpts{})
-		var r struct{ Result, Error string }
-		json.Unmarshal(out.Payload, &r)
-		return r.Result + r.Error
-	}
+	listenInENI(t, prefix, dbENI, dbIP+":8080")
+	probeTo := createProbe(t, s, fx.subnetA, fx.groupA)
+	probe := func() string { return probeTo(dbIP, 8080) }
 	eventually(t, func() bool { return probe() == "connected" }, "the function reaches the database")
 	routerAndENIs := func() []string {
 		out, err := exec.Command("ip", "netns", "list").Output()
@@ -310,4 +206,81 @@ func TestDataPlaneSurvivesKill(t *testing.T) {
 	if after := routerAndENIs(); !slices.Equal(before, after) {
 		t.Fatalf("namespaces before the kill %v, after the restart %v", before, after)
 	}
+}
+
+// allowVpcAccess attaches the seed's managed policy to the harness's
+// execution role, so that its functions may be connected to VPCs.
+func allowVpcAccess(t *testing.T, s *server) {
+	t.Helper()
+	ic := iam.NewFromConfig(s.awsConfig("test", "test"))
+	if _, err := ic.AttachRolePolicy(ctxT(t), &iam.AttachRolePolicyInput{RoleName: aws.String("lambda-role"),
+		PolicyArn: aws.String("arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole")}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// createProbe makes the Python function "probe" in subnet with group and
+// returns a call that has it connect to host:port and say what happened.
+func createProbe(t *testing.T, s *server, subnet, group string) func(host string, port int) string {
+	t.Helper()
+	zip, err := makeZip(zipEntry{name: "index.py", data: []byte(probeHandler), mode: 0o644})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc := s.lambda()
+	if _, err := lc.CreateFunction(ctxT(t), &lambda.CreateFunctionInput{FunctionName: aws.String("probe"), Runtime: types.Runtime(pythonRuntime),
+		Handler: aws.String("index.handler"), Role: aws.String("arn:aws:iam::123456789012:role/lambda-role"), Code: &types.FunctionCode{ZipFile: zip},
+		Timeout:   aws.Int32(10),
+		VpcConfig: &types.VpcConfig{SubnetIds: []string{subnet}, SecurityGroupIds: []string{group}}}); err != nil {
+		t.Fatal(err)
+	}
+	waitActive(t, lc, "probe")
+	return func(host string, port int) string {
+		t.Helper()
+		out := invoke(t, lc, "probe", map[string]any{"host": host, "port": port, "timeout": 1.0}, invokeOpts{})
+		var r struct{ Result, Error string }
+		if err := json.Unmarshal(out.Payload, &r); err != nil || out.FunctionError != nil {
+			t.Fatalf("probe: %s %v", out.Payload, err)
+		}
+		return r.Result + r.Error
+	}
+}
+
+// listenInENI accepts TCP connections on addr inside the namespace of the
+// server's interface eni (once its controller has made it) and reports
+// each peer's address.
+func listenInENI(t *testing.T, prefix, eni, addr string) <-chan string {
+	t.Helper()
+	var ln net.Listener
+	var err error
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err = netplane.Do(netplane.ENINetns(prefix, eni), func() (err error) {
+			ln, err = net.Listen("tcp4", addr)
+			return err
+		})
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the namespace of %s never appeared: %v", eni, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Cleanup(func() { ln.Close() })
+	peers := make(chan string, 64)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			select {
+			case peers <- c.RemoteAddr().(*net.TCPAddr).IP.String():
+			default:
+			}
+			c.Close()
+		}
+	}()
+	return peers
 }
