@@ -41,6 +41,8 @@ func FuzzRestAPI(f *testing.F) {
 		{"GET", "/2016-08-19/account-settings", ""},
 		{"POST", "/2015-03-31/functions", `{"FunctionName":"x","Code":{"ZipFile":"!!"}}`},
 		{"POST", "/2015-03-31/functions", `[1,2`},
+		{"PUT", "/2015-03-31/functions/fz/configuration", `{"VpcConfig":{"SubnetIds":["subnet-0a1b2c3d"],"SecurityGroupIds":["sg-0a1b2c3d"],"Ipv6AllowedForDualStack":false}}`},
+		{"PUT", "/2015-03-31/functions/fz/configuration", `{"VpcConfig":{"SubnetIds":[],"SecurityGroupIds":[]}}`},
 	}
 	for _, s := range seeds {
 		f.Add(s.method, s.path, s.body)
