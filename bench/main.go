@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
+	"github.com/lambdaplane/lambdaplane/bench/internal/repo"
 	"github.com/lambdaplane/lambdaplane/internal/netplane"
 )
 
@@ -118,7 +119,7 @@ type fnResult struct {
 }
 
 func run(ctx context.Context, c config, out io.Writer) (err error) {
-	root, err := repoRoot()
+	root, err := repo.Root()
 	if err != nil {
 		return err
 	}

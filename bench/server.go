@@ -30,20 +30,6 @@ const (
 	role      = "arn:aws:iam::123456789012:role/lambda-role"
 )
 
-// repoRoot is the module root, so the bench builds the tree it lives in
-// whatever directory it is started from.
-func repoRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		return "", errors.New("not inside the lambdaplane module; run from the repository")
-	}
-	return filepath.Dir(mod), nil
-}
-
 func goBuild(root string, env []string, args ...string) error {
 	cmd := exec.Command("go", append([]string{"build"}, args...)...)
 	cmd.Dir = root

@@ -38,6 +38,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/lambdaplane/lambdaplane/bench/internal/repo"
 )
 
 type config struct {
@@ -389,7 +391,7 @@ func freePort() (int, error) {
 // startLambdaplane builds and starts the server on a free loopback port
 // with its own data directory.
 func startLambdaplane(dir string) (string, func(), error) {
-	root, err := repoRoot()
+	root, err := repo.Root()
 	if err != nil {
 		return "", nil, err
 	}
@@ -468,16 +470,4 @@ func waitHTTP(url string) error {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return errors.New("no answer from " + url)
-}
-
-func repoRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		return "", errors.New("not inside the lambdaplane module; run from the repository")
-	}
-	return filepath.Dir(mod), nil
 }
