@@ -335,14 +335,38 @@ func parsePolicies(docs map[string]*ResourcePolicy) map[string]*policy.Policy {
 // settleAll finishes every pending creation and update, as after a restart.
 func (s *Service) settleAll() {
 	s.mu.RLock()
-	var ids []fnID
-	for id := range s.fns {
-		ids = append(ids, id)
+	var ids, networked []fnID
+	for id, st := range s.fns {
+		if waitsForNetwork(st) {
+			networked = append(networked, id)
+		} else {
+			ids = append(ids, id)
+		}
 	}
 	s.mu.RUnlock()
 	for _, id := range ids {
 		s.settle(id)
 	}
+	// Network interfaces take --eni-create-delay each: those functions
+	// finish in the background rather than holding up the start.
+	for _, id := range networked {
+		s.afterWrite(id)
+	}
+}
+
+// waitsForNetwork reports whether settling st means making network
+// interfaces.
+func waitsForNetwork(st *fnState) bool {
+	l := &st.fn.Latest
+	if (l.State == statePending || l.LastUpdateStatus == updateInProgress) && l.VPC.connected() {
+		return true
+	}
+	for _, c := range st.versions {
+		if c.State == statePending && c.VPC.connected() {
+			return true
+		}
+	}
+	return false
 }
 
 // settle moves a function whose code is ready, and whose network
