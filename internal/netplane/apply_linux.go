@@ -22,9 +22,6 @@ var applyMu sync.Mutex
 // what drifted and removes every namespace (with its links, routes and
 // rules) named with t.Prefix that t no longer holds, leftovers of a crash
 // included. Applying the same topology twice changes nothing.
-//
-// Route targets TargetGateway and TargetPeering are not realized yet; the
-// traffic they would carry finds no route and is refused.
 func Apply(ctx context.Context, t Topology) error {
 	_, err := apply(ctx, t)
 	return err
@@ -87,12 +84,25 @@ func (r *reconciler) run(p *plan, t Topology) error {
 			return err
 		}
 	}
+	if p.internet != nil {
+		if err := r.ensureNS(p.internet.ns, r.internetSysctls); err != nil {
+			return err
+		}
+		if err := r.ensureNS(p.internet.lambda, r.lambdaNetworkSysctls); err != nil {
+			return err
+		}
+	}
 	// The firewall goes in before any interface is (re)made, so that no
 	// packet is ever forwarded unfiltered; its rules name interfaces, which
 	// need not exist yet.
-	for _, v := range t.VPCs {
-		script := CompileFirewall(t.Prefix, v, func(eniID string) string { return routerLinkName(t.Prefix, eniID) })
-		if err := ApplyFirewall(RouterNetns(t.Prefix, v.ID), script); err != nil {
+	for i, v := range t.VPCs {
+		if !t.Internet {
+			v.Gateway = ""
+		}
+		vp := p.vpcs[i]
+		script := CompileFirewall(t.Prefix, v, func(eniID string) string { return routerLinkName(t.Prefix, eniID) },
+			peeringEnds(vp, t.Prefix, v.ID)...)
+		if err := ApplyFirewall(vp.ns, script); err != nil {
 			return fmt.Errorf("netplane: VPC %s: firewall: %w", v.ID, err)
 		}
 	}
@@ -101,6 +111,9 @@ func (r *reconciler) run(p *plan, t Topology) error {
 			return err
 		}
 	}
+	if err := r.reconcileEdges(p); err != nil {
+		return err
+	}
 	for _, v := range p.vpcs {
 		if err := r.ctx.Err(); err != nil {
 			return err
@@ -108,6 +121,9 @@ func (r *reconciler) run(p *plan, t Topology) error {
 		if err := r.reconcileVPC(v); err != nil {
 			return fmt.Errorf("netplane: VPC %s: %w", v.id, err)
 		}
+	}
+	if p.internet != nil {
+		return r.reconcileInternetRoutes(p.internet)
 	}
 	return nil
 }
@@ -193,6 +209,9 @@ func (r *reconciler) reconcileVPC(v vpcPlan) error {
 			if name == "lo" {
 				continue
 			}
+			if slices.Contains(v.edges, name) {
+				continue // reconcileEdges keeps these
+			}
 			veth, isVeth := l.(*netlink.Veth)
 			if !isVeth || !slices.ContainsFunc(v.links, func(lp linkPlan) bool { return lp.name == name }) {
 				// ENODEV: it was the peer of a link deleted a moment ago.
@@ -254,6 +273,17 @@ func (r *reconciler) reconcileVPC(v vpcPlan) error {
 		}
 		if err := Do(l.peerNS, func() error { return r.configureWorkloadEnd(l) }); err != nil {
 			return fmt.Errorf("ENI %s: %w", l.eniID, err)
+		}
+		if err := Do(v.ns, func() error { return waitOperUp(l.name) }); err != nil {
+			return err
+		}
+		if err := Do(l.peerNS, func() error { return waitOperUp(l.peer) }); err != nil {
+			return err
+		}
+		if l.nat {
+			if err := r.configureNATGateway(v.prefix, l); err != nil {
+				return fmt.Errorf("NAT gateway ENI %s: %w", l.eniID, err)
+			}
 		}
 	}
 

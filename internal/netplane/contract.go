@@ -16,6 +16,19 @@ import "net/netip"
 type Topology struct {
 	Prefix string
 	VPCs   []VPC
+	// Internet makes the simulated internet: a namespace holding every
+	// public address, joined to each VPC that has an internet gateway, and
+	// the Lambda-owned network of functions without VpcConfig.
+	Internet bool
+	// Peerings are the active peering connections; a peering link carries
+	// only what routes naming it send, in both VPCs.
+	Peerings []Peering
+}
+
+// Peering joins the router namespaces of two VPCs.
+type Peering struct {
+	ID   string // pcx-...
+	VPCs [2]string
 }
 
 // VPC is one VPC router namespace and everything realized inside it.
@@ -27,6 +40,17 @@ type VPC struct {
 	ENIs        []ENI
 	Groups      []SecurityGroup
 	ACLs        []NetworkACL
+	// Gateway is the attached internet gateway (igw-...), "" for none. Its
+	// routes and public addresses need Topology.Internet.
+	Gateway string
+	// PublicIPs map ENI addresses one to one to public ones (Elastic IPs,
+	// public IPs given at launch) at the internet gateway.
+	PublicIPs []PublicIP
+}
+
+// PublicIP is the public address of one private address.
+type PublicIP struct {
+	Private, Public netip.Addr
 }
 
 // Subnet is an address range of the VPC; base+1 is its router address.
@@ -51,9 +75,9 @@ const (
 	TargetBlackhole RouteTarget = iota
 	// TargetENI sends to one of the VPC's interfaces (ENI, instance, NAT gateway's interface).
 	TargetENI
-	// TargetGateway sends to the internet gateway link (later issues).
+	// TargetGateway sends to the VPC's internet gateway.
 	TargetGateway
-	// TargetPeering sends over a peering link (later issues).
+	// TargetPeering sends over a peering link.
 	TargetPeering
 )
 
@@ -76,6 +100,10 @@ type ENI struct {
 	// Netns is the named network namespace the workload side goes into;
 	// Apply creates it (named from Prefix and ID) when it does not exist.
 	Netns string
+	// NAT makes the ENI's namespace a NAT gateway: it forwards what the
+	// VPC sends it, masqueraded to the ENI's address, and accepts nothing
+	// else. Groups do not filter it, as NAT gateways have none.
+	NAT bool
 }
 
 // SecurityGroup is a group with its rules; references to other groups are

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"slices"
@@ -83,14 +84,19 @@ type linkPlan struct {
 	// defaultRoute: a workload namespace gets one default route, through
 	// the first of its ENIs in topology order.
 	defaultRoute bool
+	nat          bool
 }
 
 type vpcPlan struct {
+	prefix string
 	id     string
 	ns     string
 	links  []linkPlan
 	rules  []ruleSpec
 	routes []routeSpec
+	// edges are the router's ends of its internet gateway and peering
+	// links, which the router namespace keeps besides the ENIs' links.
+	edges []string
 }
 
 // plan is the kernel state a Topology stands for.
@@ -100,6 +106,8 @@ type plan struct {
 	// workloadNS lists every ENI namespace, sorted; those owned by the
 	// prefix are deleted once no ENI uses them, others are only created.
 	workloadNS []string
+	internet   *internetPlan // nil without Topology.Internet
+	peerings   []p2pLink
 }
 
 // wantedNS is every owned namespace the plan keeps.
@@ -113,7 +121,17 @@ func (p *plan) wantedNS() map[string]bool {
 			m[n] = true
 		}
 	}
+	if p.internet != nil {
+		m[p.internet.ns] = true
+		m[p.internet.lambda] = true
+	}
 	return m
+}
+
+// edgesOf is what a VPC's routes can leave it through.
+type edgesOf struct {
+	gateway  bool // the VPC's internet gateway has a link
+	peerings map[string]p2pLink
 }
 
 // buildPlan validates t and derives its kernel state. It touches nothing.
@@ -122,13 +140,26 @@ func buildPlan(t Topology) (*plan, error) {
 		return nil, err
 	}
 	p := &plan{prefix: t.Prefix}
+	if t.Internet {
+		var err error
+		if p.internet, err = planInternet(t); err != nil {
+			return nil, err
+		}
+	}
+	peerings, err := planPeerings(t)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range slices.Sorted(maps.Keys(peerings)) {
+		p.peerings = append(p.peerings, peerings[id])
+	}
 	nsNames := map[string]string{}
 	eniIDs := map[string]bool{}
 	linkNames := map[string]string{}
 	defaulted := map[string]bool{}
 	workload := map[string]bool{}
 	for _, v := range t.VPCs {
-		vp, err := planVPC(t.Prefix, v)
+		vp, err := planVPC(t.Prefix, v, edgesOf{gateway: t.Internet && v.Gateway != "", peerings: peerings})
 		if err != nil {
 			return nil, err
 		}
@@ -159,6 +190,9 @@ func buildPlan(t Topology) (*plan, error) {
 		}
 		p.vpcs = append(p.vpcs, vp)
 	}
+	if p.internet != nil && workload[p.internet.lambda] {
+		return nil, fmt.Errorf("netplane: an ENI uses the Lambda network's namespace %s", p.internet.lambda)
+	}
 	for n := range workload {
 		if vpc, clash := nsNames[n]; clash {
 			return nil, fmt.Errorf("netplane: ENI namespace %s is the router namespace of %s", n, vpc)
@@ -169,8 +203,8 @@ func buildPlan(t Topology) (*plan, error) {
 	return p, nil
 }
 
-func planVPC(prefix string, v VPC) (vpcPlan, error) {
-	vp := vpcPlan{id: v.ID, ns: RouterNetns(prefix, v.ID)}
+func planVPC(prefix string, v VPC, edges edgesOf) (vpcPlan, error) {
+	vp := vpcPlan{prefix: prefix, id: v.ID, ns: RouterNetns(prefix, v.ID)}
 	if v.ID == "" {
 		return vp, fmt.Errorf("netplane: VPC without an id")
 	}
@@ -237,6 +271,7 @@ func planVPC(prefix string, v VPC) (vpcPlan, error) {
 			return vp, fmt.Errorf("netplane: ENIs %s and %s share address %s", other, e.ID, e.IP)
 		}
 		ips[e.IP] = e.ID
+		l.nat = e.NAT
 		enis[e.ID] = l
 		vp.links = append(vp.links, l)
 		vp.routes = append(vp.routes, routeSpec{
@@ -270,13 +305,49 @@ func planVPC(prefix string, v VPC) (vpcPlan, error) {
 				vp.routes = append(vp.routes, routeSpec{
 					table: table, dst: dst, kind: routeUnicast, dev: l.name, gw: l.addr.Addr(),
 				})
-			case TargetGateway, TargetPeering:
-				// Not realized yet: without a route, the lookup falls
-				// through to the main table, which has no route out of the
-				// VPC, so the traffic is refused rather than leaked.
+			case TargetGateway:
+				if !edges.gateway || r.Via != v.Gateway {
+					vp.routes = append(vp.routes, routeSpec{table: table, dst: dst, kind: routeBlackhole})
+					continue
+				}
+				vp.routes = append(vp.routes, routeSpec{
+					table: table, dst: dst, kind: routeUnicast, dev: gatewayLinkName(prefix, v.ID), gw: inetSideAddr,
+				})
+			case TargetPeering:
+				l, ok := edges.peerings[r.Via]
+				if !ok || (l.a.ns != vp.ns && l.b.ns != vp.ns) {
+					vp.routes = append(vp.routes, routeSpec{table: table, dst: dst, kind: routeBlackhole})
+					continue
+				}
+				mine, other := l.endIn(vp.ns)
+				vp.routes = append(vp.routes, routeSpec{
+					table: table, dst: dst, kind: routeUnicast, dev: mine.name, gw: other.addr.Addr(),
+				})
 			default:
 				return vp, fmt.Errorf("netplane: route table %s: unknown target %d", rt.ID, r.Target)
 			}
+		}
+	}
+	// What the main table (ENIs' /32s, reached through the route tables'
+	// throw routes) does not hold is dropped silently, as AWS drops it,
+	// rather than answered with ICMP unreachable.
+	vp.routes = append(vp.routes, routeSpec{table: mainTable, dst: netip.PrefixFrom(netip.IPv4Unspecified(), 0), kind: routeBlackhole})
+	if edges.gateway {
+		link := gatewayLinkName(prefix, v.ID)
+		vp.edges = append(vp.edges, link)
+		// The internet side's address must be routable from the main table
+		// too: reverse-path filtering checks ARP requests against it.
+		vp.routes = append(vp.routes, routeSpec{table: mainTable, dst: host(inetSideAddr), kind: routeUnicast, dev: link})
+		for _, p := range v.PublicIPs {
+			if _, ok := ips[p.Private]; !ok {
+				return vp, fmt.Errorf("netplane: VPC %s: public address %s maps to %s, which no ENI of the VPC holds", v.ID, p.Public, p.Private)
+			}
+		}
+	}
+	for _, l := range edges.peerings {
+		if l.a.ns == vp.ns || l.b.ns == vp.ns {
+			mine, _ := l.endIn(vp.ns)
+			vp.edges = append(vp.edges, mine.name)
 		}
 	}
 	sortPlan(&vp)
@@ -359,6 +430,7 @@ func sortPlan(vp *vpcPlan) {
 	slices.SortFunc(vp.links, func(a, b linkPlan) int { return cmp.Compare(a.name, b.name) })
 	slices.SortFunc(vp.rules, compareRules)
 	slices.SortFunc(vp.routes, compareRoutes)
+	slices.Sort(vp.edges)
 }
 
 func compareRules(a, b ruleSpec) int {

@@ -58,6 +58,7 @@ func TestBuildPlan(t *testing.T) {
 	}
 	ra, rc := routerLinkName(prefix, "eni-a"), routerLinkName(prefix, "eni-c")
 	wantRoutes := []routeSpec{
+		{table: mainTable, dst: pfx("0.0.0.0/0"), kind: routeBlackhole},
 		{table: mainTable, dst: pfx("10.23.1.10/32"), dev: ra},
 		{table: mainTable, dst: pfx("10.23.1.11/32"), dev: routerLinkName(prefix, "eni-b")},
 		{table: mainTable, dst: pfx("10.23.2.10/32"), dev: rc},
@@ -112,20 +113,82 @@ func TestPlanSharedNetnsAndForeignNetns(t *testing.T) {
 	}
 }
 
-func TestPlanSkipsGatewayAndPeeringTargets(t *testing.T) {
+func TestPlanGatewayAndPeeringTargets(t *testing.T) {
 	topo := testTopology("lpab")
+	topo.VPCs[0].Gateway = "igw-1"
+	topo.VPCs[0].PublicIPs = []PublicIP{{Private: netip.MustParseAddr("10.23.1.10"), Public: netip.MustParseAddr("198.51.100.7")}}
 	topo.VPCs[0].RouteTables[1].Routes = []Route{
 		{Dst: netip.MustParsePrefix("0.0.0.0/0"), Target: TargetGateway, Via: "igw-1"},
 		{Dst: netip.MustParsePrefix("172.16.0.0/16"), Target: TargetPeering, Via: "pcx-1"},
+		{Dst: netip.MustParsePrefix("172.17.0.0/16"), Target: TargetPeering, Via: "pcx-gone"},
 	}
+	topo.VPCs = append(topo.VPCs, VPC{ID: "vpc-peer", CIDRs: []netip.Prefix{netip.MustParsePrefix("172.16.0.0/16")}})
+	topo.Peerings = []Peering{{ID: "pcx-1", VPCs: [2]string{"vpc-0a1b2c3d", "vpc-peer"}}}
+
+	kindOf := func(p *plan) map[string]routeSpec {
+		m := map[string]routeSpec{}
+		for _, r := range p.vpcs[0].routes {
+			m[r.dst.String()] = r
+		}
+		return m
+	}
+
+	// Without the internet, the gateway's routes lead nowhere.
 	p, err := buildPlan(topo)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range p.vpcs[0].routes {
-		if r.dst.Bits() == 0 || r.dst.Addr().As4()[0] == 172 {
-			t.Errorf("unrealized target planned: %v", r)
-		}
+	routes := kindOf(p)
+	if r := routes["0.0.0.0/0"]; r.kind != routeBlackhole {
+		t.Errorf("gateway route without the internet: %v", r)
+	}
+	if p.internet != nil || p.wantedNS()[InternetNetns("lpab")] {
+		t.Error("internet planned without Topology.Internet")
+	}
+	peer := routes["172.16.0.0/16"]
+	if peer.kind != routeUnicast || peer.dev != peeringLinkName("lpab", "pcx-1", "vpc-0a1b2c3d") || !peeringBlock.Contains(peer.gw) {
+		t.Errorf("peering route %v", peer)
+	}
+	if r := routes["172.17.0.0/16"]; r.kind != routeBlackhole {
+		t.Errorf("route to an unknown peering: %v", r)
+	}
+	if len(p.peerings) != 1 {
+		t.Fatalf("peering links %v", p.peerings)
+	}
+	mine, other := p.peerings[0].endIn(RouterNetns("lpab", "vpc-0a1b2c3d"))
+	if other.addr.Addr() != peer.gw || mine.addr.Bits() != 30 || !mine.addr.Contains(other.addr.Addr()) {
+		t.Errorf("peering ends %v %v", mine, other)
+	}
+
+	topo.Internet = true
+	p, err = buildPlan(topo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes = kindOf(p)
+	if r := routes["0.0.0.0/0"]; r.kind != routeUnicast || r.dev != gatewayLinkName("lpab", "vpc-0a1b2c3d") || r.gw != inetSideAddr {
+		t.Errorf("gateway route %v", r)
+	}
+	var toPublic bool
+	for _, r := range p.internet.routes {
+		toPublic = toPublic || (r.dst == netip.MustParsePrefix("198.51.100.7/32") && r.gw == uplinkSideAddr)
+	}
+	if !toPublic {
+		t.Errorf("no internet route to the public address: %v", p.internet.routes)
+	}
+	w := p.wantedNS()
+	if !w[InternetNetns("lpab")] || !w[ENINetns("lpab", LambdaNetworkID)] {
+		t.Errorf("wanted namespaces %v", w)
+	}
+
+	// A public address must be one of the VPC's ENIs and belong to one VPC.
+	topo.VPCs[0].PublicIPs[0].Private = netip.MustParseAddr("10.23.9.9")
+	if _, err := buildPlan(topo); err == nil {
+		t.Error("public address of an unknown private address accepted")
+	}
+	topo.VPCs[0].PublicIPs[0] = PublicIP{Private: netip.MustParseAddr("10.23.1.10"), Public: LambdaNetworkAddr}
+	if _, err := buildPlan(topo); err == nil {
+		t.Error("public address taken twice accepted")
 	}
 }
 

@@ -146,6 +146,12 @@ func AttachEnvironment(prefix, eniID, envNetns string) (EnvLink, error) {
 	}); err != nil {
 		return EnvLink{}, fmt.Errorf("netplane: environment %s: %w", envNetns, err)
 	}
+	if err := Do(eniNS, func() error { return waitOperUp(hostName) }); err != nil {
+		return EnvLink{}, err
+	}
+	if err := Do(envNetns, func() error { return waitOperUp(peerName) }); err != nil {
+		return EnvLink{}, err
+	}
 	return link, nil
 }
 

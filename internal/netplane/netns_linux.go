@@ -3,10 +3,12 @@ package netplane
 import (
 	"errors"
 	"fmt"
+	"github.com/vishvananda/netlink"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -157,4 +159,26 @@ func setSysctl(key, value string) (bool, error) {
 		return false, fmt.Errorf("netplane: sysctl %s=%s: %w", key, value, err)
 	}
 	return true, nil
+}
+
+// waitOperUp waits (in the calling namespace) until the kernel reports the
+// link operationally up. A veth pair comes up asynchronously once both ends
+// are up, and until then it drops what it is given: without the wait, the
+// first packet of whatever uses a new link (a function's first connection)
+// would be lost and retried a second later.
+func waitOperUp(name string) error {
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		link, err := netlink.LinkByName(name)
+		if err != nil {
+			return err
+		}
+		if link.Attrs().OperState == netlink.OperUp {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("netplane: link %s is not up after 2s (state %s)", name, link.Attrs().OperState)
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
 }

@@ -30,6 +30,12 @@ import (
 //
 // ENIs without groups (NAT gateway interfaces, which have none on AWS)
 // are not filtered by groups.
+//
+// Before all of that, the edges (the internet gateway link and peering
+// links): nothing transits from one edge to another, nor from an edge
+// through a NAT gateway (AWS routes neither), and only addresses with a
+// public address cross the internet gateway, which maps them one to one
+// (DNAT in prerouting, SNAT in postrouting).
 
 // FirewallTable is the name of the inet table that CompileFirewall writes.
 func FirewallTable(prefix string) string {
@@ -38,8 +44,10 @@ func FirewallTable(prefix string) string {
 
 // CompileFirewall returns an nft script that atomically replaces the
 // firewall table of one VPC router namespace. vethOf gives the router-side
-// interface name of an ENI ("" when it has none yet).
-func CompileFirewall(prefix string, vpc VPC, vethOf func(eniID string) string) string {
+// interface name of an ENI ("" when it has none yet); a non-empty
+// vpc.Gateway means the router has its internet gateway link, and
+// peeringLinks are its ends of peering links.
+func CompileFirewall(prefix string, vpc VPC, vethOf func(eniID string) string, peeringLinks ...string) string {
 	var b strings.Builder
 	table := FirewallTable(prefix)
 	// Declaring before deleting makes the delete succeed when the table does
@@ -72,9 +80,55 @@ func CompileFirewall(prefix string, vpc VPC, vethOf func(eniID string) string) s
 		subnetVeths[e.SubnetID] = append(subnetVeths[e.SubnetID], v)
 	}
 
+	var forward []string
+	edges := slices.Clone(peeringLinks)
+	igw := ""
+	if vpc.Gateway != "" {
+		igw = gatewayLinkName(prefix, vpc.ID)
+		edges = append(edges, igw)
+	}
+	slices.Sort(edges)
+	if len(edges) > 0 {
+		fmt.Fprintf(&b, "\tset edges {\n\t\ttype ifname\n\t\telements = { %s }\n\t}\n", quoteList(edges))
+		forward = append(forward, "iifname @edges oifname @edges drop")
+		var nats []string
+		for _, r := range enis {
+			if r.eni.NAT {
+				nats = append(nats, r.veth)
+			}
+		}
+		if len(nats) > 0 {
+			fmt.Fprintf(&b, "\tset nat_gateways {\n\t\ttype ifname\n\t\telements = { %s }\n\t}\n", quoteList(nats))
+			forward = append(forward, "iifname @edges oifname @nat_gateways ct state new drop")
+		}
+	}
+	if igw != "" {
+		var priv, pub2priv, priv2pub []string
+		for _, p := range vpc.PublicIPs {
+			priv = append(priv, p.Private.String())
+			pub2priv = append(pub2priv, p.Public.String()+" : "+p.Private.String())
+			priv2pub = append(priv2pub, p.Private.String()+" : "+p.Public.String())
+		}
+		b.WriteString(nftSet("public_private", "ipv4_addr", priv))
+		b.WriteString(nftSet("public_to_private", "ipv4_addr : ipv4_addr", pub2priv))
+		b.WriteString(nftSet("private_to_public", "ipv4_addr : ipv4_addr", priv2pub))
+		forward = append(forward,
+			fmt.Sprintf("oifname %q ip saddr != @public_private drop", igw),
+			fmt.Sprintf("iifname %q ip daddr != @public_private drop", igw),
+			fmt.Sprintf("oifname %q meta nfproto ipv6 drop", igw),
+			fmt.Sprintf("iifname %q meta nfproto ipv6 drop", igw))
+		b.WriteString(chain("gateway_dnat", []string{
+			"type nat hook prerouting priority dstnat; policy accept;",
+			fmt.Sprintf("iifname %q dnat ip to ip daddr map @public_to_private", igw),
+		}))
+		b.WriteString(chain("gateway_snat", []string{
+			"type nat hook postrouting priority srcnat; policy accept;",
+			fmt.Sprintf("oifname %q snat ip to ip saddr map @private_to_public", igw),
+		}))
+	}
+
 	// Subnets with ENIs, in input order; an empty ACL id means the subnet is
 	// not filtered by an ACL, an unknown one fails closed.
-	var forward []string
 	usedACLs := map[string]bool{}
 	for _, s := range vpc.Subnets {
 		veths := subnetVeths[s.ID]
@@ -149,6 +203,19 @@ func CompileFirewall(prefix string, vpc VPC, vethOf func(eniID string) string) s
 	}
 	b.WriteString("}\n")
 	return b.String()
+}
+
+// nftSet declares a set (or a map, when typ has a " : ") with elems.
+func nftSet(name, typ string, elems []string) string {
+	kind := "set"
+	if strings.Contains(typ, " : ") {
+		kind = "map"
+	}
+	s := fmt.Sprintf("\t%s %s {\n\t\ttype %s\n", kind, name, typ)
+	if len(elems) > 0 {
+		s += fmt.Sprintf("\t\telements = { %s }\n", strings.Join(elems, ", "))
+	}
+	return s + "\t}\n"
 }
 
 func chainHook(name string, rules []string) string {

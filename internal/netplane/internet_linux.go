@@ -1,0 +1,244 @@
+//go:build linux
+
+package netplane
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// internetSysctls make the internet namespace a router that forwards
+// between every link: it is the internet, where anything reaches anything.
+func (r *reconciler) internetSysctls() error {
+	for _, kv := range [][2]string{
+		{"net.ipv6.conf.default.disable_ipv6", "1"},
+		{"net.ipv6.conf.all.disable_ipv6", "1"},
+		{"net.ipv4.ip_forward", "1"},
+	} {
+		if err := r.sysctl(kv[0], kv[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lambdaNetworkSysctls: the Lambda network forwards its environments'
+// traffic like a Hyperplane ENI's namespace does.
+func (r *reconciler) lambdaNetworkSysctls() error {
+	for _, kv := range [][2]string{
+		{"net.ipv6.conf.default.disable_ipv6", "1"},
+		{"net.ipv6.conf.all.disable_ipv6", "1"},
+		{"net.ipv4.conf.all.rp_filter", "1"},
+		{"net.ipv4.ip_forward", "1"},
+	} {
+		if err := r.sysctl(kv[0], kv[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// reconcileEdges drops the internet namespace's links that no plan
+// holds, then makes every point-to-point link (internet and peering) right.
+func (r *reconciler) reconcileEdges(p *plan) error {
+	if p.internet != nil {
+		keep := map[string]bool{"lo": true}
+		for _, l := range p.internet.links {
+			keep[l.a.name] = true
+		}
+		if err := Do(p.internet.ns, func() error {
+			links, err := retryDump(netlink.LinkList)
+			if err != nil {
+				return err
+			}
+			for _, l := range links {
+				if keep[l.Attrs().Name] {
+					continue
+				}
+				if err := netlink.LinkDel(l); err != nil && !errors.Is(err, unix.ENODEV) {
+					return fmt.Errorf("delete link %s: %w", l.Attrs().Name, err)
+				}
+				r.changes++
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, l := range p.internet.links {
+			if err := r.reconcileP2P(l); err != nil {
+				return fmt.Errorf("netplane: link %s: %w", l.id, err)
+			}
+		}
+	}
+	for _, l := range p.peerings {
+		if err := r.reconcileP2P(l); err != nil {
+			return fmt.Errorf("netplane: peering %s: %w", l.id, err)
+		}
+	}
+	return nil
+}
+
+// reconcileInternetRoutes gives the internet namespace its hosts, its
+// service addresses and a route to every public address, and the Lambda
+// network its default route; it runs once the links exist.
+func (r *reconciler) reconcileInternetRoutes(ip *internetPlan) error {
+	if err := Do(ip.ns, func() error {
+		lo, err := netlink.LinkByName("lo")
+		if err != nil {
+			return err
+		}
+		for _, a := range []netip.Addr{ServiceAddr, InternetDNSAddr} {
+			if err := r.ensureAddr(lo, host(a)); err != nil {
+				return err
+			}
+		}
+		if err := r.ensureLocalRoute(lo, InternetHosts); err != nil {
+			return err
+		}
+		return r.reconcileRoutes(ip.routes)
+	}); err != nil {
+		return fmt.Errorf("netplane: internet: %w", err)
+	}
+	if err := Do(ip.lambda, func() error { return r.reconcileRoutes(ip.lambdaRoutes) }); err != nil {
+		return fmt.Errorf("netplane: Lambda network: %w", err)
+	}
+	return nil
+}
+
+// ensureAddr adds a to link unless the link holds it (other addresses stay).
+func (r *reconciler) ensureAddr(link netlink.Link, a netip.Prefix) error {
+	addrs, err := retryDump(func() ([]netlink.Addr, error) { return netlink.AddrList(link, netlink.FAMILY_V4) })
+	if err != nil {
+		return err
+	}
+	for _, have := range addrs {
+		ones, _ := have.Mask.Size()
+		if ipAddr(have.IP) == a.Addr() && ones == a.Bits() {
+			return nil
+		}
+	}
+	r.changes++
+	return netlink.AddrAdd(link, &netlink.Addr{IPNet: prefixNet(a)})
+}
+
+// ensureLocalRoute makes every address of p local to the namespace (the
+// "AnyIP" route), so a server can listen on any of them.
+func (r *reconciler) ensureLocalRoute(lo netlink.Link, p netip.Prefix) error {
+	routes, err := retryDump(func() ([]netlink.Route, error) {
+		return netlink.RouteListFiltered(netlink.FAMILY_V4,
+			&netlink.Route{Table: unix.RT_TABLE_LOCAL, Dst: prefixNet(p)},
+			netlink.RT_FILTER_TABLE|netlink.RT_FILTER_DST)
+	})
+	if err != nil {
+		return err
+	}
+	for _, rt := range routes {
+		if rt.Type == unix.RTN_LOCAL {
+			return nil
+		}
+	}
+	r.changes++
+	return netlink.RouteReplace(&netlink.Route{
+		Table: unix.RT_TABLE_LOCAL, Type: unix.RTN_LOCAL, Dst: prefixNet(p),
+		LinkIndex: lo.Attrs().Index, Scope: netlink.SCOPE_HOST, Protocol: unix.RTPROT_STATIC,
+	})
+}
+
+// reconcileP2P keeps a pair only when both ends point at each other from
+// their namespaces, rebuilding it otherwise, then sets both ends' address.
+func (r *reconciler) reconcileP2P(l p2pLink) error {
+	var ea, eb vethEnd
+	var xa, xb bool
+	if err := Do(l.a.ns, func() (err error) { ea, xa, err = vethByName(l.a.name); return err }); err != nil {
+		return err
+	}
+	if err := Do(l.b.ns, func() (err error) { eb, xb, err = vethByName(l.b.name); return err }); err != nil {
+		return err
+	}
+	if !(xa && xb && ea.peerIndex == eb.index && eb.peerIndex == ea.index && ea.index != 0) {
+		for _, e := range []p2pEnd{l.a, l.b} {
+			if err := Do(e.ns, func() error { return delLinkByName(e.name) }); err != nil {
+				return err
+			}
+		}
+		peerNS, err := netns.GetFromName(l.b.ns)
+		if err != nil {
+			return fmt.Errorf("open namespace %s: %w", l.b.ns, err)
+		}
+		defer peerNS.Close()
+		if err := Do(l.a.ns, func() error {
+			return netlink.LinkAdd(&netlink.Veth{
+				LinkAttrs:     netlink.LinkAttrs{Name: l.a.name},
+				PeerName:      l.b.name,
+				PeerNamespace: netlink.NsFd(int(peerNS)),
+			})
+		}); err != nil {
+			return fmt.Errorf("create veth %s/%s: %w", l.a.name, l.b.name, err)
+		}
+		r.changes++
+	}
+	for _, e := range []p2pEnd{l.a, l.b} {
+		if err := Do(e.ns, func() error {
+			link, err := netlink.LinkByName(e.name)
+			if err != nil {
+				return err
+			}
+			if err := r.sysctl("net.ipv6.conf."+e.name+".disable_ipv6", "1"); err != nil {
+				return err
+			}
+			if err := r.setAddrs(link, e.addr); err != nil {
+				return err
+			}
+			return r.linkUp(link)
+		}); err != nil {
+			return err
+		}
+	}
+	for _, e := range []p2pEnd{l.a, l.b} {
+		if err := Do(e.ns, func() error { return waitOperUp(e.name) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// configureNATGateway makes an ENI's namespace forward and masquerade. Its
+// interface sends forwarded packets back out the way they came, so ICMP
+// redirects (which would tell instances to bypass it) are off.
+func (r *reconciler) configureNATGateway(prefix string, l linkPlan) error {
+	if err := Do(l.peerNS, func() error {
+		for _, kv := range [][2]string{
+			{"net.ipv4.conf.all.send_redirects", "0"},
+			{"net.ipv4.conf." + l.peer + ".send_redirects", "0"},
+			{"net.ipv4.conf.all.rp_filter", "1"},
+			{"net.ipv4.ip_forward", "1"},
+		} {
+			if err := r.sysctl(kv[0], kv[1]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	return nftIn(l.peerNS, compileNATGateway(prefix, l.peer, l.addr.Addr()))
+}
+
+// peeringEnds lists a VPC's peering link ends for CompileFirewall (the
+// gateway link it derives itself).
+func peeringEnds(vp vpcPlan, prefix, vpcID string) []string {
+	igw := gatewayLinkName(prefix, vpcID)
+	var out []string
+	for _, e := range vp.edges {
+		if e != igw {
+			out = append(out, e)
+		}
+	}
+	return slices.Clip(out)
+}
