@@ -93,11 +93,17 @@ func newIndex(s ec2.Snapshot) *index {
 // topology.
 func Topology(prefix string, s ec2.Snapshot) netplane.Topology {
 	x := newIndex(s)
-	t := netplane.Topology{Prefix: prefix}
+	t := netplane.Topology{Prefix: prefix, Internet: true}
 	for _, v := range s.Vpcs {
 		t.VPCs = append(t.VPCs, x.vpc(v, s))
 	}
 	slices.SortFunc(t.VPCs, func(a, b netplane.VPC) int { return cmp.Compare(a.ID, b.ID) })
+	for _, p := range s.Peerings {
+		if p.Status == peeringActive {
+			t.Peerings = append(t.Peerings, netplane.Peering{ID: p.ID, VPCs: [2]string{p.RequesterVpcID, p.AccepterVpcID}})
+		}
+	}
+	slices.SortFunc(t.Peerings, func(a, b netplane.Peering) int { return cmp.Compare(a.ID, b.ID) })
 	return t
 }
 
@@ -147,9 +153,19 @@ func (x *index) vpc(v *ec2.Vpc, s ec2.Snapshot) netplane.VPC {
 		groups := slices.Clone(e.Groups)
 		slices.Sort(groups)
 		vpcENIs[e.ID] = true
-		out.ENIs = append(out.ENIs, netplane.ENI{ID: e.ID, SubnetID: e.SubnetID, IP: ip, MAC: e.MAC, Groups: slices.Compact(groups)})
+		out.ENIs = append(out.ENIs, netplane.ENI{ID: e.ID, SubnetID: e.SubnetID, IP: ip, MAC: e.MAC,
+			Groups: slices.Compact(groups), NAT: e.InterfaceType == "nat_gateway"})
+		if pub, err := netip.ParseAddr(e.PublicIP); err == nil && pub.Is4() {
+			out.PublicIPs = append(out.PublicIPs, netplane.PublicIP{Private: ip, Public: pub})
+		}
 	}
 	slices.SortFunc(out.ENIs, func(a, b netplane.ENI) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(out.PublicIPs, func(a, b netplane.PublicIP) int { return a.Private.Compare(b.Private) })
+	for _, g := range s.InternetGateways {
+		if g.VpcID == v.ID {
+			out.Gateway = g.ID
+		}
+	}
 
 	for _, rt := range s.RouteTables {
 		if rt.VpcID != v.ID {

@@ -211,12 +211,30 @@ func TestRouteTargets(t *testing.T) {
 		}
 	}
 	want("172.16.0.0/12", netplane.TargetENI, natENI)
+	// The gateway's interface forwards, and its Elastic IP maps to it at
+	// the internet gateway.
+	tv := e.topoVPC(vpc)
+	if tv.Gateway != igw {
+		t.Errorf("gateway %q, want %s", tv.Gateway, igw)
+	}
+	eip := must(e.ec2.DescribeAddresses(ctx, &sdk.DescribeAddressesInput{AllocationIds: []string{aws.ToString(alloc)}})).Addresses[0]
+	for _, n := range tv.ENIs {
+		if n.NAT != (n.ID == natENI) {
+			t.Errorf("ENI %s: NAT=%v", n.ID, n.NAT)
+		}
+	}
+	if len(tv.PublicIPs) != 1 || tv.PublicIPs[0].Public.String() != aws.ToString(eip.PublicIp) || tv.PublicIPs[0].Private.String() != aws.ToString(eip.PrivateIpAddress) {
+		t.Errorf("public IPs %+v, want %s → %s", tv.PublicIPs, aws.ToString(eip.PublicIp), aws.ToString(eip.PrivateIpAddress))
+	}
 
 	peerVPC := e.vpc("10.1.0.0/16")
 	pcx := must(e.ec2.CreateVpcPeeringConnection(ctx, &sdk.CreateVpcPeeringConnectionInput{VpcId: aws.String(vpc), PeerVpcId: aws.String(peerVPC)})).VpcPeeringConnection.VpcPeeringConnectionId
 	must(e.ec2.AcceptVpcPeeringConnection(ctx, &sdk.AcceptVpcPeeringConnectionInput{VpcPeeringConnectionId: pcx}))
 	route(sdk.CreateRouteInput{DestinationCidrBlock: aws.String("10.1.0.0/16"), VpcPeeringConnectionId: pcx})
 	want("10.1.0.0/16", netplane.TargetPeering, aws.ToString(pcx))
+	if ps := netctl.Topology("lpt", e.svc.SettledSnapshot()).Peerings; len(ps) != 1 || ps[0].ID != aws.ToString(pcx) || ps[0].VPCs != [2]string{vpc, peerVPC} {
+		t.Errorf("peerings %+v", ps)
+	}
 
 	// Every target gone: the routes stay, as blackholes.
 	must(e.ec2.DeleteNetworkInterface(ctx, &sdk.DeleteNetworkInterfaceInput{NetworkInterfaceId: aws.String(eni)}))
