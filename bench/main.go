@@ -40,6 +40,11 @@ type config struct {
 	dataplane   string
 	workDir     string
 	keep        bool
+	// -rows: the invoke rows (which need the server), the data-plane rows,
+	// or both.
+	invokeRows, netRows bool
+	attaches            int
+	stream              time.Duration
 }
 
 func main() {
@@ -60,9 +65,23 @@ func main() {
 	flag.StringVar(&c.dataplane, "dataplane", "auto", "passed to lambdaplane serve: auto, linux or none")
 	flag.StringVar(&c.workDir, "work-dir", "", "parent of the run's scratch directory (default $HOME/.cache); not under /tmp, which environments replace with their own")
 	flag.BoolVar(&c.keep, "keep", false, "keep the scratch directory (binaries, data dir, server.log)")
+	rows := flag.String("rows", "all", "rows to measure: all, invoke (the server's rows) or net (the data plane's, as root)")
+	flag.IntVar(&c.attaches, "attaches", 30, "environments attached and detached through netplane, and by raw netlink")
+	flag.DurationVar(&c.stream, "stream", 2*time.Second, "how long each TCP stream of the data-plane throughput row lasts")
 	flag.Parse()
-	if c.n < c.rounds || c.rounds < 1 || c.concurrency < 1 || c.cold < 1 || c.duration <= 0 {
-		fmt.Fprintln(os.Stderr, "bench: need -rounds >= 1, -n >= -rounds, -concurrency >= 1, -cold >= 1, -duration > 0")
+	switch *rows {
+	case "all":
+		c.invokeRows, c.netRows = true, true
+	case "invoke":
+		c.invokeRows = true
+	case "net":
+		c.netRows = true
+	default:
+		fmt.Fprintf(os.Stderr, "bench: -rows %q: want all, invoke or net\n", *rows)
+		os.Exit(2)
+	}
+	if c.n < c.rounds || c.rounds < 1 || c.concurrency < 1 || c.cold < 1 || c.duration <= 0 || c.attaches < 1 || c.stream <= 0 {
+		fmt.Fprintln(os.Stderr, "bench: need -rounds >= 1, -n >= -rounds, -concurrency >= 1, -cold >= 1, -duration > 0, -attaches >= 1, -stream > 0")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -118,25 +137,53 @@ type fnResult struct {
 	envs     int  // its execution environments after its throughput run
 }
 
-func run(ctx context.Context, c config, out io.Writer) (err error) {
+func run(ctx context.Context, c config, out io.Writer) error {
+	// The data-plane rows come first, while no server loads the machine.
+	var nr *netResults
+	if c.netRows {
+		var err error
+		if nr, err = measureNet(ctx, c); err != nil {
+			return err
+		}
+	}
+	var r *results
+	if c.invokeRows {
+		var err error
+		if r, err = runInvoke(ctx, c); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(out, "lambdaplane bench  %s\n", time.Now().Format(time.DateTime))
+	fmt.Fprintf(out, "machine: nproc=%d  %s  kernel %s  %s\n", runtime.NumCPU(), cpuModel(), kernel(), runtime.Version())
+	if r != nil {
+		report(out, c, r)
+	}
+	if nr != nil {
+		reportNet(out, nr)
+	}
+	return nil
+}
+
+// runInvoke measures the rows that need lambdaplane serving.
+func runInvoke(ctx context.Context, c config) (r *results, err error) {
 	root, err := repo.Root()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	parent := c.workDir
 	if parent == "" {
 		home, err := os.UserHomeDir()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		parent = filepath.Join(home, ".cache")
 	}
 	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return err
+		return nil, err
 	}
 	work, err := os.MkdirTemp(parent, "lambdaplane-bench-")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer func() {
 		if c.keep {
@@ -151,20 +198,19 @@ func run(ctx context.Context, c config, out io.Writer) (err error) {
 	progress("building lambdaplane and the echo functions into %s", work)
 	art, err := build(root, work)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	dataDir := filepath.Join(work, "data")
 	if err := os.Mkdir(dataDir, 0o700); err != nil {
-		return err
+		return nil, err
 	}
 	logPath := filepath.Join(work, "server.log")
 	srv, err := startServer(art.server, dataDir, logPath, c.dataplane)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	progress("lambdaplane serving on %s (pid %d)", srv.url, srv.pid())
 	runErr := createExecutionRole(ctx, srv.url)
-	var r *results
 	if runErr == nil {
 		r, runErr = measure(ctx, c, srv, art)
 	}
@@ -181,14 +227,13 @@ func run(ctx context.Context, c config, out io.Writer) (err error) {
 		if log, err := os.ReadFile(logPath); err == nil {
 			runErr = fmt.Errorf("%w\nserver log tail:\n%s", runErr, tail(log, 3000))
 		}
-		return runErr
+		return nil, runErr
 	}
 	r.isolation = "none (plain processes)"
 	if srv.isolated {
 		r.isolation = "linux (namespaces, cgroups)"
 	}
-	report(out, c, r)
-	return nil
+	return r, nil
 }
 
 func tail(b []byte, n int) []byte {
@@ -388,8 +433,6 @@ func measure(ctx context.Context, c config, srv *server, art *artifacts) (*resul
 }
 
 func report(out io.Writer, c config, r *results) {
-	fmt.Fprintf(out, "lambdaplane bench  %s\n", time.Now().Format(time.DateTime))
-	fmt.Fprintf(out, "machine: nproc=%d  %s  kernel %s  %s\n", runtime.NumCPU(), cpuModel(), kernel(), runtime.Version())
 	fmt.Fprintf(out, "isolation: %s\n\n", r.isolation)
 
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
