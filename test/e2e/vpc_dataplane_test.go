@@ -98,10 +98,17 @@ func TestFunctionReachesDatabaseThroughGroups(t *testing.T) {
 // API asynchronously.
 func eventually(t *testing.T, cond func() bool, what string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	eventuallyWithin(t, 10*time.Second, cond, what)
+}
+
+// eventuallyWithin is eventually for what takes longer than a few seconds
+// (a database initializing, attempts that each last a function timeout).
+func eventuallyWithin(t *testing.T, limit time.Duration, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("not within 10 s: %s", what)
+			t.Fatalf("not within %v: %s", limit, what)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
