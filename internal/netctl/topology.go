@@ -154,7 +154,7 @@ func (x *index) vpc(v *ec2.Vpc, s ec2.Snapshot) netplane.VPC {
 		slices.Sort(groups)
 		vpcENIs[e.ID] = true
 		out.ENIs = append(out.ENIs, netplane.ENI{ID: e.ID, SubnetID: e.SubnetID, IP: ip, MAC: e.MAC,
-			Groups: slices.Compact(groups), NAT: e.InterfaceType == "nat_gateway"})
+			Groups: slices.Compact(groups), NAT: e.InterfaceType == "nat_gateway", Hyperplane: e.InterfaceType == "lambda"})
 		if pub, err := netip.ParseAddr(e.PublicIP); err == nil && pub.Is4() {
 			out.PublicIPs = append(out.PublicIPs, netplane.PublicIP{Private: ip, Public: pub})
 		}

@@ -285,6 +285,11 @@ func (r *reconciler) reconcileVPC(v vpcPlan) error {
 				return fmt.Errorf("NAT gateway ENI %s: %w", l.eniID, err)
 			}
 		}
+		if l.hyperplane {
+			if err := reloadHyperplane(v.prefix, l.eniID, l.peerNS); err != nil {
+				return fmt.Errorf("Hyperplane ENI %s: %w", l.eniID, err)
+			}
+		}
 	}
 
 	// Step 4: routes and rules of the router.

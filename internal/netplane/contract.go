@@ -104,6 +104,10 @@ type ENI struct {
 	// VPC sends it, masqueraded to the ENI's address, and accepts nothing
 	// else. Groups do not filter it, as NAT gateways have none.
 	NAT bool
+	// Hyperplane marks a Lambda ENI: Apply loads the filter and NAT that
+	// AttachEnvironment's environments sit behind into its namespace (and
+	// so repairs them on every Apply).
+	Hyperplane bool
 }
 
 // SecurityGroup is a group with its rules; references to other groups are

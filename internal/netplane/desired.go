@@ -85,6 +85,7 @@ type linkPlan struct {
 	// the first of its ENIs in topology order.
 	defaultRoute bool
 	nat          bool
+	hyperplane   bool
 }
 
 type vpcPlan struct {
@@ -271,7 +272,7 @@ func planVPC(prefix string, v VPC, edges edgesOf) (vpcPlan, error) {
 			return vp, fmt.Errorf("netplane: ENIs %s and %s share address %s", other, e.ID, e.IP)
 		}
 		ips[e.IP] = e.ID
-		l.nat = e.NAT
+		l.nat, l.hyperplane = e.NAT, e.Hyperplane
 		enis[e.ID] = l
 		vp.links = append(vp.links, l)
 		vp.routes = append(vp.routes, routeSpec{

@@ -21,6 +21,41 @@ import (
 // attaches to one ENI could otherwise pick the same free link address.
 var hyperplaneMu sync.Mutex
 
+// hyperplaneLoaded remembers, per ENI namespace, the namespace (by its
+// nsfs inode) that got the Hyperplane table, which names no environment and
+// so needs loading once: running nft is most of what an attach would cost.
+// A namespace made again has another inode and is loaded again; Apply
+// reloads the table of every ENI marked Hyperplane, repairing drift.
+var (
+	hyperplaneLoadedMu sync.Mutex
+	hyperplaneLoaded   = map[string]uint64{}
+)
+
+func loadHyperplane(prefix, eniID, eniNS string) error {
+	return loadHyperplaneTable(prefix, eniID, eniNS, false)
+}
+
+func reloadHyperplane(prefix, eniID, eniNS string) error {
+	return loadHyperplaneTable(prefix, eniID, eniNS, true)
+}
+
+func loadHyperplaneTable(prefix, eniID, eniNS string, force bool) error {
+	var st unix.Stat_t
+	if err := unix.Stat(filepath.Join(netnsDir, eniNS), &st); err != nil {
+		return err
+	}
+	hyperplaneLoadedMu.Lock()
+	defer hyperplaneLoadedMu.Unlock()
+	if !force && hyperplaneLoaded[eniNS] == st.Ino {
+		return nil
+	}
+	if err := nftIn(eniNS, compileHyperplane(prefix, workloadLinkName(prefix, eniID))); err != nil {
+		return err
+	}
+	hyperplaneLoaded[eniNS] = st.Ino
+	return nil
+}
+
 // AttachEnvironment puts the execution environment whose network
 // namespace is envNetns behind the Hyperplane ENI eniID, which Apply must
 // already have realized in its default namespace ENINetns(prefix, eniID).
@@ -46,7 +81,7 @@ func AttachEnvironment(prefix, eniID, envNetns string) (EnvLink, error) {
 
 	// Filtering and NAT go in before forwarding is on and before any
 	// environment link exists, so no packet ever crosses unfiltered.
-	if err := nftIn(eniNS, compileHyperplane(prefix, workloadLinkName(prefix, eniID))); err != nil {
+	if err := loadHyperplane(prefix, eniID, eniNS); err != nil {
 		return EnvLink{}, fmt.Errorf("netplane: ENI %s: %w", eniID, err)
 	}
 	r := &reconciler{ctx: context.Background()}

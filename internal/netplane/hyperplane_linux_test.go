@@ -21,7 +21,7 @@ func hyperplaneTopology(prefix string) Topology {
 		// No groups: the router's firewall lets everything through, so
 		// whatever is refused below is refused by the ENI's namespace.
 		ENIs: []ENI{
-			{ID: "eni-hp", SubnetID: "subnet-a", IP: netip.MustParseAddr("10.42.1.10")},
+			{ID: "eni-hp", SubnetID: "subnet-a", IP: netip.MustParseAddr("10.42.1.10"), Hyperplane: true},
 			{ID: "eni-db", SubnetID: "subnet-a", IP: netip.MustParseAddr("10.42.1.20")},
 		},
 	}}}
@@ -169,7 +169,10 @@ func TestHyperplaneEnvironments(t *testing.T) {
 		t.Errorf("control: database -> environment with the filter open: %v", err)
 	}
 
-	// Attaching again repairs the table and changes nothing else.
+	// Applying again repairs the table; attaching again changes nothing.
+	if err := Apply(context.Background(), hyperplaneTopology(prefix)); err != nil {
+		t.Fatal(err)
+	}
 	state := func() string {
 		var b strings.Builder
 		for _, ns := range []string{hpNS, envA, envB} {
