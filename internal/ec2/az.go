@@ -209,3 +209,6 @@ func describeRegions(c *call) (any, error) {
 	}
 	return out, nil
 }
+
+// Regions lists the regions DescribeRegions shows.
+func Regions() []string { return slices.Clone(regions) }

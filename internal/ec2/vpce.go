@@ -1456,3 +1456,9 @@ func (s *Service) VpcEndpointAt(vpcID, ip string) (VpcEndpointInfo, bool) {
 	}
 	return e.info(t), true
 }
+
+// PrivateDNSName is the name private DNS answers for an interface
+// endpoint inside its VPC (S3's covers every bucket below it).
+func (e *Endpoint) PrivateDNSName() string {
+	return strings.TrimPrefix(privateDNSNameOf(e.Region, e.service()), "*.")
+}

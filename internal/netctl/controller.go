@@ -41,6 +41,7 @@ type Controller struct {
 	mu        sync.Mutex
 	last      *netplane.Topology // last topology applied without error
 	instances *Instances         // runs instances' user data when set
+	dns       *dnsServers
 }
 
 // New makes a controller; it does nothing until Run or Sync.
@@ -48,7 +49,7 @@ func New(prefix string, svc *ec2.Service, log *slog.Logger) *Controller {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Controller{prefix: prefix, svc: svc, log: log, stop: make(chan struct{})}
+	return &Controller{prefix: prefix, svc: svc, log: log, stop: make(chan struct{}), dns: newDNSServers(prefix, log)}
 }
 
 // Sync applies the current EC2 state once, now.
@@ -67,15 +68,19 @@ func (c *Controller) apply(ctx context.Context, force bool) error {
 	// Instances follow even an unchanged or failed network: their state is
 	// not part of it, and starting one waits for its namespace anyway.
 	defer c.reconcileInstances(snap)
-	if !force && c.last != nil && reflect.DeepEqual(*c.last, t) {
-		return nil
+	if force || c.last == nil || !reflect.DeepEqual(*c.last, t) {
+		c.last = nil
+		if err := netplane.Apply(ctx, t); err != nil {
+			return fmt.Errorf("netctl: apply at revision %d: %w", snap.Rev, err)
+		}
+		c.last = &t
+		c.log.Debug("netctl: network applied", "rev", snap.Rev, "vpcs", len(t.VPCs))
 	}
-	c.last = nil
-	if err := netplane.Apply(ctx, t); err != nil {
-		return fmt.Errorf("netctl: apply at revision %d: %w", snap.Rev, err)
+	// DNS answers from more than the topology holds (DNS attributes,
+	// endpoints), so it follows every change.
+	if err := c.dns.sync(snap, t); err != nil {
+		return fmt.Errorf("netctl: DNS at revision %d: %w", snap.Rev, err)
 	}
-	c.last = &t
-	c.log.Debug("netctl: network applied", "rev", snap.Rev, "vpcs", len(t.VPCs))
 	return nil
 }
 
@@ -169,6 +174,9 @@ func (c *Controller) Run(ctx context.Context) error {
 func (c *Controller) Close() error {
 	c.stopOnce.Do(func() { close(c.stop) })
 	c.running.Wait()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.dns.close()
 	return nil
 }
 
@@ -178,6 +186,7 @@ func (c *Controller) Teardown() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.last = nil
+	c.dns.close()
 	return netplane.Teardown(c.prefix)
 }
 

@@ -108,7 +108,7 @@ func Topology(prefix string, s ec2.Snapshot) netplane.Topology {
 }
 
 func (x *index) vpc(v *ec2.Vpc, s ec2.Snapshot) netplane.VPC {
-	out := netplane.VPC{ID: v.ID}
+	out := netplane.VPC{ID: v.ID, DNS: resolverAddrs(v)}
 	for _, a := range v.CidrAssociations {
 		if p, err := netip.ParsePrefix(a.CidrBlock); err == nil && p.Addr().Is4() {
 			out.CIDRs = append(out.CIDRs, p.Masked())

@@ -292,8 +292,15 @@ func (r *reconciler) reconcileVPC(v vpcPlan) error {
 		}
 	}
 
-	// Step 4: routes and rules of the router.
+	// Step 4: the resolver's addresses, routes and rules of the router.
 	return Do(v.ns, func() error {
+		lo, err := netlink.LinkByName("lo")
+		if err != nil {
+			return err
+		}
+		if err := r.setLoopbackAddrs(lo, v.dns); err != nil {
+			return err
+		}
 		if err := r.reconcileRoutes(v.routes); err != nil {
 			return err
 		}

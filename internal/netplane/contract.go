@@ -43,6 +43,10 @@ type VPC struct {
 	// Gateway is the attached internet gateway (igw-...), "" for none. Its
 	// routes and public addresses need Topology.Internet.
 	Gateway string
+	// DNS are the addresses of the VPC's resolver (base+2 and
+	// 169.254.169.253): local to its router, where the controller serves
+	// DNS on them. Empty when the VPC's DNS support is off.
+	DNS []netip.Addr
 	// PublicIPs map ENI addresses one to one to public ones (Elastic IPs,
 	// public IPs given at launch) at the internet gateway.
 	PublicIPs []PublicIP

@@ -98,6 +98,7 @@ type vpcPlan struct {
 	// edges are the router's ends of its internet gateway and peering
 	// links, which the router namespace keeps besides the ENIs' links.
 	edges []string
+	dns   []netip.Prefix // on the router's loopback
 }
 
 // plan is the kernel state a Topology stands for.
@@ -350,6 +351,15 @@ func planVPC(prefix string, v VPC, edges edgesOf) (vpcPlan, error) {
 			mine, _ := l.endIn(vp.ns)
 			vp.edges = append(vp.edges, mine.name)
 		}
+	}
+	for _, a := range v.DNS {
+		if !a.Is4() {
+			return vp, fmt.Errorf("netplane: VPC %s: resolver address %s is not IPv4", v.ID, a)
+		}
+		if _, taken := ips[a]; taken {
+			return vp, fmt.Errorf("netplane: VPC %s: resolver address %s is an ENI's", v.ID, a)
+		}
+		vp.dns = append(vp.dns, host(a))
 	}
 	sortPlan(&vp)
 	return vp, nil

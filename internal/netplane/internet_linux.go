@@ -242,3 +242,36 @@ func peeringEnds(vp vpcPlan, prefix, vpcID string) []string {
 	}
 	return slices.Clip(out)
 }
+
+// setLoopbackAddrs leaves exactly want, besides 127.0.0.1, on lo.
+func (r *reconciler) setLoopbackAddrs(lo netlink.Link, want []netip.Prefix) error {
+	addrs, err := retryDump(func() ([]netlink.Addr, error) { return netlink.AddrList(lo, netlink.FAMILY_V4) })
+	if err != nil {
+		return err
+	}
+	have := map[netip.Prefix]bool{}
+	for _, a := range addrs {
+		ones, _ := a.Mask.Size()
+		p := netip.PrefixFrom(ipAddr(a.IP), ones)
+		if p.Addr().IsLoopback() {
+			continue
+		}
+		if slices.Contains(want, p) {
+			have[p] = true
+			continue
+		}
+		if err := netlink.AddrDel(lo, &a); err != nil {
+			return fmt.Errorf("delete address %s: %w", p, err)
+		}
+		r.changes++
+	}
+	for _, p := range want {
+		if !have[p] {
+			if err := netlink.AddrAdd(lo, &netlink.Addr{IPNet: prefixNet(p)}); err != nil {
+				return fmt.Errorf("add address %s: %w", p, err)
+			}
+			r.changes++
+		}
+	}
+	return nil
+}

@@ -31,6 +31,7 @@ func internetTopology(prefix string, withNAT, peered bool) Topology {
 	t := Topology{Prefix: prefix, Internet: true, VPCs: []VPC{{
 		ID:      "vpc-main",
 		Gateway: "igw-main",
+		DNS:     []netip.Addr{netip.MustParseAddr("10.40.0.2"), netip.MustParseAddr("169.254.169.253")},
 		CIDRs:   []netip.Prefix{netip.MustParsePrefix("10.40.0.0/16")},
 		Subnets: []Subnet{
 			{ID: "subnet-public", CIDR: netip.MustParsePrefix("10.40.1.0/24"), RouteTable: "rtb-public"},
@@ -144,6 +145,16 @@ func TestApplyInternetNATAndPeering(t *testing.T) {
 	}
 	if err := dialFrom(ns("eni-other"), "10.40.1.10:8080", 300*time.Millisecond); err == nil {
 		t.Error("reached a subnet whose route table has no route back over the peering")
+	}
+
+	// The resolver's addresses answer every ENI, even with no route out.
+	router := RouterNetns(prefix, "vpc-main")
+	listenIn(t, router, "10.40.0.2:53")
+	listenIn(t, router, "169.254.169.253:53")
+	for _, addr := range []string{"10.40.0.2:53", "169.254.169.253:53"} {
+		if err := dialFrom(ns("eni-app"), addr, time.Second); err != nil {
+			t.Errorf("ENI → resolver %s: %v", addr, err)
+		}
 	}
 
 	// Converged: a second Apply changes nothing.
