@@ -12,9 +12,11 @@ import (
 
 // Lambda's Hyperplane ENIs: one interface per subnet for each distinct
 // (account, subnet, security-group set), shared by every function version
-// that uses the combination. Each user of an interface is a holder; an
-// interface whose last holder leaves is detached (status available, so a
-// user may delete it) and deleted by the service after EniDeleteDelay.
+// that uses the combination, and more when the ones it has carry all the
+// connections they may (AddLambdaENI). Each user of a combination is a
+// holder of every interface it has in the subnet; an interface whose last
+// holder leaves is detached (status available, so a user may delete it)
+// and deleted by the service after EniDeleteDelay.
 
 // lambdaManagedBy marks Lambda's interfaces (NetworkInterface.ManagedBy).
 const lambdaManagedBy = "lambda"
@@ -93,7 +95,7 @@ func (s *Service) ResolveLambdaVpc(acct, region string, subnetIDs, groupIDs []st
 		}
 		used := subnetUsage(t)
 		for _, sn := range subnets {
-			if findLambdaENI(t, acct, sn.ID, groupIDs) == nil && freeAddrs(sn, used[sn.ID]) <= 0 {
+			if len(lambdaENIsFor(t, acct, sn.ID, groupIDs)) == 0 && freeAddrs(sn, used[sn.ID]) <= 0 {
 				return &VpcConfigProblem{fmt.Sprintf("The subnet %s is out of IP addresses.", sn.ID)}
 			}
 		}
@@ -110,10 +112,11 @@ func ec2Failure(op string, err error) error {
 	return &VpcConfigError{Op: op, Code: ae.Code, Message: ae.Message}
 }
 
-// AcquireLambdaENIs gives holder (a function version) an interface in each
-// subnet for the group set, reusing the account's interface for the same
-// combination when there is one, and making one otherwise. description
-// names the function that caused the creation, as AWS's descriptions do.
+// AcquireLambdaENIs gives holder (a function version) the interfaces of
+// each subnet for the group set, reusing the account's interfaces for the
+// same combination when there are some, and making one otherwise. The
+// description of an interface made here names functionName, as AWS's
+// descriptions name the function that caused the creation.
 func (s *Service) AcquireLambdaENIs(acct, region, holder, requesterID, functionName string, subnetIDs, groupIDs []string) ([]LambdaENI, error) {
 	c := s.serviceCall(acct, region)
 	groups := sortedSet(groupIDs)
@@ -130,23 +133,25 @@ func (s *Service) AcquireLambdaENIs(acct, region, holder, requesterID, functionN
 			if !ok {
 				return &ENIError{"InvalidSubnet", fmt.Sprintf("The subnet %s of the function's VPC configuration does not exist.", id)}
 			}
-			e := findLambdaENI(t, acct, id, groups)
-			if e == nil {
-				var err error
-				if e, err = newLambdaENI(c, t, sn, groups, requesterID, functionName); err != nil {
+			enis := lambdaENIsFor(t, acct, id, groups)
+			if len(enis) == 0 {
+				e, err := newLambdaENI(c, t, sn, groups, requesterID, "AWS Lambda VPC ENI-"+functionName)
+				if err != nil {
 					return err
 				}
-			} else {
+				enis = append(enis, e)
+			}
+			for _, e := range enis {
 				e = editAs[*NetworkInterface](t, e.ID)
+				if !slices.Contains(e.Holders, holder) {
+					e.Holders = append(e.Holders, holder)
+				}
+				e.IdleSince = time.Time{}
+				if e.Attachment == nil {
+					e.Attachment = lambdaAttachment(c.now)
+				}
+				out = append(out, LambdaENI{ID: e.ID, SubnetID: e.SubnetID, PrivateIP: e.PrivateIP})
 			}
-			if !slices.Contains(e.Holders, holder) {
-				e.Holders = append(e.Holders, holder)
-			}
-			e.IdleSince = time.Time{}
-			if e.Attachment == nil {
-				e.Attachment = lambdaAttachment(c.now)
-			}
-			out = append(out, LambdaENI{ID: e.ID, SubnetID: e.SubnetID, PrivateIP: e.PrivateIP})
 		}
 		return nil
 	})
@@ -154,6 +159,47 @@ func (s *Service) AcquireLambdaENIs(acct, region, holder, requesterID, functionN
 		return nil, err
 	}
 	return out, nil
+}
+
+// AddLambdaENI gives the combination of subnet and group set one more
+// interface in the subnet, for when the ones it has carry all the
+// connections an interface may. It is made as the first one was (an
+// address from the subnet, within the VPC's quota of interfaces) and is
+// held by the combination's holders, so that it goes when they all have.
+func (s *Service) AddLambdaENI(acct, region, subnetID string, groupIDs []string) (LambdaENI, error) {
+	c := s.serviceCall(acct, region)
+	groups := sortedSet(groupIDs)
+	var out LambdaENI
+	err := s.write(c, func(t *txn) error {
+		sn, ok := findAs[*Subnet](c, t, kindSubnet, subnetID)
+		if !ok {
+			return &ENIError{"InvalidSubnet", fmt.Sprintf("The subnet %s of the function's VPC configuration does not exist.", subnetID)}
+		}
+		var holders []string
+		var first *NetworkInterface
+		for _, e := range lambdaENIsFor(t, acct, subnetID, groups) {
+			if first == nil {
+				first = e
+			}
+			for _, h := range e.Holders {
+				if !slices.Contains(holders, h) {
+					holders = append(holders, h)
+				}
+			}
+		}
+		if len(holders) == 0 {
+			// An interface nobody holds would never be reclaimed.
+			return fmt.Errorf("no function uses subnet %s with security groups %s", subnetID, strings.Join(groups, ","))
+		}
+		e, err := newLambdaENI(c, t, sn, groups, first.RequesterID, first.Description)
+		if err != nil {
+			return err
+		}
+		e.Holders = holders
+		out = LambdaENI{ID: e.ID, SubnetID: e.SubnetID, PrivateIP: e.PrivateIP}
+		return nil
+	})
+	return out, err
 }
 
 // ReleaseLambdaENIs drops holder from every interface of the account and
@@ -180,21 +226,26 @@ func (s *Service) ReleaseLambdaENIs(acct, region, holder string) error {
 	})
 }
 
-// LambdaENIsOf lists the interfaces holder uses.
+// LambdaENIsOf lists the interfaces holder uses, oldest first.
 func (s *Service) LambdaENIsOf(acct, region, holder string) []LambdaENI {
-	var out []LambdaENI
+	var held []*NetworkInterface
 	s.read(s.serviceCall(acct, region), func(t *txn) error {
 		for _, e := range all[*NetworkInterface](t, kindENI, acct, region) {
 			if e.ManagedBy == lambdaManagedBy && slices.Contains(e.Holders, holder) {
-				out = append(out, LambdaENI{ID: e.ID, SubnetID: e.SubnetID, PrivateIP: e.PrivateIP})
+				held = append(held, e)
 			}
 		}
 		return nil
 	})
+	slices.SortFunc(held, olderENI)
+	out := make([]LambdaENI, 0, len(held))
+	for _, e := range held {
+		out = append(out, LambdaENI{ID: e.ID, SubnetID: e.SubnetID, PrivateIP: e.PrivateIP})
+	}
 	return out
 }
 
-func newLambdaENI(c *call, t *txn, sn *Subnet, groups []string, requesterID, functionName string) (*NetworkInterface, error) {
+func newLambdaENI(c *call, t *txn, sn *Subnet, groups []string, requesterID, description string) (*NetworkInterface, error) {
 	n := 0
 	t.each(kindENI, func(r resource) bool {
 		if r.(*NetworkInterface).VpcID == sn.VpcID {
@@ -205,7 +256,7 @@ func newLambdaENI(c *call, t *txn, sn *Subnet, groups []string, requesterID, fun
 	if n >= maxENIsPerVpc {
 		return nil, &ENIError{"EniLimitExceeded", "The elastic network interface limit was reached for the function's VPC."}
 	}
-	e, err := newENI(c, t, sn, eniSpec{Groups: groups, Description: "AWS Lambda VPC ENI-" + functionName,
+	e, err := newENI(c, t, sn, eniSpec{Groups: groups, Description: description,
 		InterfaceType: "lambda", RequesterID: requesterID, Managed: true, ManagedBy: lambdaManagedBy})
 	if err != nil {
 		if strings.HasPrefix(err.Error(), "InsufficientFreeAddressesInSubnet") {
@@ -220,20 +271,27 @@ func lambdaAttachment(now time.Time) *ENIAttachment {
 	return &ENIAttachment{ID: elaAttachPrefix + randHex(17), InstanceOwnerID: "amazon-aws", DeviceIndex: 1, Status: "attached", AttachTime: now}
 }
 
-// findLambdaENI is the account's Lambda interface for a subnet and group
-// set, or nil.
-func findLambdaENI(t *txn, acct, subnetID string, groups []string) *NetworkInterface {
+// lambdaENIsFor are the account's Lambda interfaces for a subnet and group
+// set, oldest first.
+func lambdaENIsFor(t *txn, acct, subnetID string, groups []string) []*NetworkInterface {
 	want := sortedSet(groups)
-	var found *NetworkInterface
+	var out []*NetworkInterface
 	t.each(kindENI, func(r resource) bool {
 		e := r.(*NetworkInterface)
 		if e.ManagedBy == lambdaManagedBy && e.Owner == acct && e.SubnetID == subnetID && slices.Equal(sortedSet(e.Groups), want) {
-			found = e
-			return false
+			out = append(out, e)
 		}
 		return true
 	})
-	return found
+	slices.SortFunc(out, olderENI)
+	return out
+}
+
+func olderENI(a, b *NetworkInterface) int {
+	if c := a.Created.Compare(b.Created); c != 0 {
+		return c
+	}
+	return strings.Compare(a.ID, b.ID)
 }
 
 func sortedSet(ids []string) []string {

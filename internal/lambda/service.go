@@ -68,6 +68,10 @@ type Options struct {
 	// IdleReclaimAfter makes a VPC-connected version nobody invoked for
 	// that long Inactive (AWS: weeks); 0 never does.
 	IdleReclaimAfter time.Duration
+	// EniMaxConnections is how many concurrent connections a Hyperplane
+	// interface carries before Lambda adds another for new environments
+	// (AWS: 65,000, the default).
+	EniMaxConnections int
 }
 
 // Service is the Lambda control plane and invoke path.
@@ -118,6 +122,9 @@ func New(cfg Options) (*Service, error) {
 	}
 	if cfg.AccountConcurrency == 0 {
 		cfg.AccountConcurrency = accountConcurrency
+	}
+	if cfg.EniMaxConnections <= 0 {
+		cfg.EniMaxConnections = defaultEniMaxConnections
 	}
 	code, err := newCodeStore(cfg.CodeDir)
 	if err != nil {

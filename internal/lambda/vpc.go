@@ -19,12 +19,14 @@ import (
 )
 
 // VPCNetwork is what Lambda needs of EC2 to connect functions to VPCs:
-// checking a VpcConfig, and holding and releasing Hyperplane interfaces.
+// checking a VpcConfig, holding and releasing Hyperplane interfaces, and
+// adding one to a subnet whose interfaces are busy.
 type VPCNetwork interface {
 	ResolveLambdaVpc(acct, region string, subnetIDs, groupIDs []string) (string, error)
 	AcquireLambdaENIs(acct, region, holder, requesterID, functionName string, subnetIDs, groupIDs []string) ([]ec2.LambdaENI, error)
 	ReleaseLambdaENIs(acct, region, holder string) error
 	LambdaENIsOf(acct, region, holder string) []ec2.LambdaENI
+	AddLambdaENI(acct, region, subnetID string, groupIDs []string) (ec2.LambdaENI, error)
 }
 
 // VpcConfig is a function version's connection to a VPC. A function that

@@ -35,3 +35,8 @@ func (n EnvNetwork) AttachEnv(ctx context.Context, eniID, envID string) (string,
 func (n EnvNetwork) DetachEnv(eniID, envID string) error {
 	return netplane.DetachEnvironment(n.Prefix, eniID, netplane.EnvNetns(n.Prefix, envID))
 }
+
+// ConnectionCount implements lambda.EnvNetwork.
+func (n EnvNetwork) ConnectionCount(eniID string) (int, error) {
+	return netplane.ConnectionCount(n.Prefix, eniID)
+}
