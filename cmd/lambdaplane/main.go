@@ -86,6 +86,7 @@ type options struct {
 	endpointCreateDelay time.Duration
 	eniCreateDelay      time.Duration
 	eniDeleteDelay      time.Duration
+	eniMaxConnections   int
 	idleReclaimAfter    time.Duration
 	logLevel            string
 }
@@ -106,6 +107,7 @@ func parseServe(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.endpointCreateDelay, "endpoint-create-delay", 0, "how long a new interface VPC endpoint stays pending; 0 = available at once")
 	fs.DurationVar(&o.eniCreateDelay, "eni-create-delay", 0, "how long Lambda takes to make a function's network interfaces (AWS: about a minute for a new subnet and group combination); the function is Pending meanwhile")
 	fs.DurationVar(&o.idleReclaimAfter, "idle-reclaim-after", 14*24*time.Hour, "a VPC function version nobody invoked for this long loses its network interfaces and becomes Inactive (AWS: weeks); 0 = never")
+	fs.IntVar(&o.eniMaxConnections, "eni-max-connections", 65000, "how many concurrent connections a Lambda network interface carries before Lambda adds another for the same subnet and security groups (AWS: 65,000)")
 	fs.DurationVar(&o.eniDeleteDelay, "eni-delete-delay", 0, "how long a Lambda network interface no function uses is kept before it is deleted (AWS: up to 20 minutes)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -260,6 +262,8 @@ func serve(args []string) error {
 		Network:          envNet,
 		EniCreateDelay:   o.eniCreateDelay,
 		IdleReclaimAfter: o.idleReclaimAfter,
+
+		EniMaxConnections: o.eniMaxConnections,
 	})
 	if err != nil {
 		ln.Close()
@@ -285,6 +289,7 @@ func serve(args []string) error {
 		insts := netctl.NewInstances(prefix, vpcs, log)
 		defer insts.Close()
 		nets := netctl.New(prefix, vpcs, log).WithInstances(insts)
+		nets.ServeAPI(ln.Addr().String())
 		go nets.Run(ctx)
 		defer nets.Close()
 		log.Info("VPC data plane on", "prefix", prefix)

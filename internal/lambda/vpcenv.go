@@ -16,18 +16,31 @@ import (
 )
 
 // EnvNetwork puts execution environments of VPC-connected functions behind
-// their Hyperplane ENIs (the data plane). Without one, every function runs
-// on the host's network, whatever its VpcConfig.
+// their Hyperplane ENIs, and those of other functions in the Lambda-owned
+// network (the data plane). Without one, every function runs on the
+// host's network, whatever its VpcConfig.
 type EnvNetwork interface {
 	// AttachEnv makes a network namespace for environment envID behind the
-	// interface eniID and returns its path, for sandbox.Spec.NetNS.
-	AttachEnv(ctx context.Context, eniID, envID string) (netnsPath string, err error)
+	// interface eniID, or in the Lambda-owned network when eniID is "".
+	AttachEnv(ctx context.Context, eniID, envID string) (EnvAttachment, error)
 	// DetachEnv removes it, once the environment's processes are gone.
 	DetachEnv(eniID, envID string) error
 	// ConnectionCount is how many connections the environments behind the
 	// interface eniID have open through it now.
 	ConnectionCount(eniID string) (int, error)
 }
+
+// EnvAttachment is where an environment sits in the network.
+type EnvAttachment struct {
+	NetNS       string   // the namespace's path, for sandbox.Spec.NetNS
+	Nameservers []string // the resolvers it reaches
+}
+
+// publicEndpoint is what SDKs inside a function with its own network call:
+// the API's public name, which the network resolves and routes as AWS's
+// would be (so a function in a private subnet needs a NAT gateway or an
+// endpoint, as on AWS). Every service answers on it.
+func publicEndpoint(region string) string { return "http://lambda." + region + ".amazonaws.com" }
 
 // defaultEniMaxConnections is how many concurrent connections a Hyperplane
 // ENI carries on AWS.
@@ -53,13 +66,33 @@ type placement struct{ eni, envID string }
 // place picks the interface for a new environment of cfg and attaches a
 // namespace to it; it leaves sp unchanged for functions outside VPCs.
 func (v *vpcStarter) place(ctx context.Context, id fnID, cfg *Config, sp *sandbox.Spec) error {
-	if v.s.cfg.Network == nil || v.s.cfg.VPC == nil || !cfg.VPC.connected() {
+	if v.s.cfg.Network == nil {
 		return nil
 	}
+	eni := ""
+	if v.s.cfg.VPC != nil && cfg.VPC.connected() {
+		var err error
+		if eni, err = v.pickENI(id, cfg); err != nil {
+			return err
+		}
+	}
+	envID := uuid.NewString()
+	att, err := v.s.cfg.Network.AttachEnv(ctx, eni, envID)
+	if err != nil {
+		return err
+	}
+	sp.NetNS, sp.Nameservers = att.NetNS, att.Nameservers
+	sp.EndpointURL = publicEndpoint(id.Region)
+	v.placed.Store(sp, placement{eni, envID})
+	return nil
+}
+
+// pickENI chooses the Hyperplane ENI a new environment of cfg sits behind.
+func (v *vpcStarter) pickENI(id fnID, cfg *Config) (string, error) {
 	holder := eniHolder(id, cfg)
 	enis := v.s.cfg.VPC.LambdaENIsOf(id.Account, id.Region, holder)
 	if len(enis) == 0 {
-		return errService("The function's network interfaces are not available.")
+		return "", errService("The function's network interfaces are not available.")
 	}
 	turn := v.next.Add(1)
 	var subnets []string
@@ -71,20 +104,10 @@ func (v *vpcStarter) place(ctx context.Context, id fnID, cfg *Config, sp *sandbo
 	subnet := subnets[turn%uint64(len(subnets))]
 	turn /= uint64(len(subnets))
 	eni, ok := v.leastBusy(enis, subnet, turn)
-	if !ok {
-		var err error
-		if eni, err = v.addENI(id, cfg, holder, subnet, turn); err != nil {
-			return err
-		}
+	if ok {
+		return eni, nil
 	}
-	envID := uuid.NewString()
-	path, err := v.s.cfg.Network.AttachEnv(ctx, eni, envID)
-	if err != nil {
-		return err
-	}
-	sp.NetNS = path
-	v.placed.Store(sp, placement{eni, envID})
-	return nil
+	return v.addENI(id, cfg, holder, subnet, turn)
 }
 
 // leastBusy is the interface in subnet with the fewest connections, if one

@@ -106,11 +106,11 @@ type fakeNet struct {
 	detached int
 }
 
-func (n *fakeNet) AttachEnv(ctx context.Context, eniID, envID string) (string, error) {
+func (n *fakeNet) AttachEnv(ctx context.Context, eniID, envID string) (EnvAttachment, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.attached = append(n.attached, eniID)
-	return "/run/netns/fake-" + envID, nil
+	return EnvAttachment{NetNS: "/run/netns/fake-" + envID}, nil
 }
 
 func (n *fakeNet) DetachEnv(eniID, envID string) error {

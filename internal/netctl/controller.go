@@ -42,6 +42,7 @@ type Controller struct {
 	last      *netplane.Topology // last topology applied without error
 	instances *Instances         // runs instances' user data when set
 	dns       *dnsServers
+	api       *apiProxy // nil until ServeAPI
 }
 
 // New makes a controller; it does nothing until Run or Sync.
@@ -50,6 +51,15 @@ func New(prefix string, svc *ec2.Service, log *slog.Logger) *Controller {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Controller{prefix: prefix, svc: svc, log: log, stop: make(chan struct{}), dns: newDNSServers(prefix, log)}
+}
+
+// ServeAPI puts the server listening at target on the simulated internet,
+// under the public names of its APIs (lambda.REGION.amazonaws.com, ...).
+// Call it before Run or Sync.
+func (c *Controller) ServeAPI(target string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.api = &apiProxy{target: target, log: c.log}
 }
 
 // Sync applies the current EC2 state once, now.
@@ -80,6 +90,11 @@ func (c *Controller) apply(ctx context.Context, force bool) error {
 	// endpoints), so it follows every change.
 	if err := c.dns.sync(snap, t); err != nil {
 		return fmt.Errorf("netctl: DNS at revision %d: %w", snap.Rev, err)
+	}
+	if c.api != nil {
+		if err := c.api.ensure(c.prefix); err != nil {
+			return fmt.Errorf("netctl: public API endpoint: %w", err)
+		}
 	}
 	return nil
 }
@@ -177,6 +192,9 @@ func (c *Controller) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.dns.close()
+	if c.api != nil {
+		c.api.close()
+	}
 	return nil
 }
 

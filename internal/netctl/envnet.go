@@ -4,7 +4,9 @@ import (
 	"context"
 	"time"
 
+	"github.com/lambdaplane/lambdaplane/internal/lambda"
 	"github.com/lambdaplane/lambdaplane/internal/netplane"
+	"github.com/lambdaplane/lambdaplane/internal/vpcdns"
 )
 
 // EnvNetwork puts Lambda execution environments behind their Hyperplane
@@ -15,17 +17,23 @@ type EnvNetwork struct {
 
 // AttachEnv implements lambda.EnvNetwork. The interface may be moments old,
 // its namespace not made yet by the controller: it waits for it a while.
-func (n EnvNetwork) AttachEnv(ctx context.Context, eniID, envID string) (string, error) {
+// Environments in a VPC ask the VPC's resolver (through their ENI, which
+// its router answers at 169.254.169.253); the others the internet's.
+func (n EnvNetwork) AttachEnv(ctx context.Context, eniID, envID string) (lambda.EnvAttachment, error) {
+	nameserver := vpcdns.ResolverLinkLocal.String()
+	if eniID == "" {
+		eniID, nameserver = netplane.LambdaNetworkID, netplane.InternetDNSAddr.String()
+	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	for wait := 10 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
 		link, err := netplane.AttachEnvironment(n.Prefix, eniID, netplane.EnvNetns(n.Prefix, envID))
 		if err == nil {
-			return "/run/netns/" + link.Netns, nil
+			return lambda.EnvAttachment{NetNS: "/run/netns/" + link.Netns, Nameservers: []string{nameserver}}, nil
 		}
 		select {
 		case <-ctx.Done():
-			return "", err
+			return lambda.EnvAttachment{}, err
 		case <-time.After(wait):
 		}
 	}
@@ -33,6 +41,9 @@ func (n EnvNetwork) AttachEnv(ctx context.Context, eniID, envID string) (string,
 
 // DetachEnv implements lambda.EnvNetwork.
 func (n EnvNetwork) DetachEnv(eniID, envID string) error {
+	if eniID == "" {
+		eniID = netplane.LambdaNetworkID
+	}
 	return netplane.DetachEnvironment(n.Prefix, eniID, netplane.EnvNetns(n.Prefix, envID))
 }
 

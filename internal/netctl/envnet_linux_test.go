@@ -85,7 +85,7 @@ func TestEnvNetworkCountsConnectionsPerInterface(t *testing.T) {
 				t.Errorf("detach %s: %v", env, err)
 			}
 		})
-		if err := netplane.Do(filepath.Base(path), func() error {
+		if err := netplane.Do(filepath.Base(path.NetNS), func() error {
 			for range conns {
 				c, err := net.Dial("tcp4", "10.0.2.20:5432")
 				if err != nil {

@@ -37,6 +37,9 @@ type Spec struct {
 	// NetNS is the path of a prepared network namespace to run in (from the
 	// data plane), or "" to share the host's network.
 	NetNS string
+	// Nameservers, with NetNS, become the environment's /etc/resolv.conf:
+	// the host's resolvers are not reachable from its namespace.
+	Nameservers []string
 }
 
 // Invocation is one request to run the handler.

@@ -316,6 +316,7 @@ func (e *env) launchIsolated(argv, environ []string) error {
 		}
 		defer f.Close()
 		c.NetNS = "/proc/" + strconv.Itoa(os.Getpid()) + "/fd/" + strconv.FormatUint(uint64(f.Fd()), 10)
+		c.ResolvConf = resolvConf(e.spec.Nameservers)
 	}
 	e.spawned = time.Now()
 	return p.launch(c)
@@ -691,4 +692,16 @@ func (e *env) Close() error {
 		e.m.forget(e)
 	})
 	return e.closeErr
+}
+
+// resolvConf is an environment's /etc/resolv.conf; "" keeps the host's.
+func resolvConf(nameservers []string) string {
+	if len(nameservers) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	for _, ns := range nameservers {
+		b.WriteString("nameserver " + ns + "\n")
+	}
+	return b.String()
 }

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -55,6 +56,8 @@ type initConfig struct {
 	// holds, which resolves whatever mounts the init's copy of the mount
 	// table lacks.
 	NetNS string
+	// ResolvConf, when set, is the environment's /etc/resolv.conf.
+	ResolvConf string
 	// Shared are host directories the bootstrap needs at the same path
 	// (runtime bootstraps, SDKs); those under /tmp are bound back in after
 	// /tmp is replaced, read-only.
@@ -164,8 +167,36 @@ func setupMounts(c initConfig) error {
 		}
 		unix.Close(fds[i])
 	}
+	if c.ResolvConf != "" {
+		if err := bindResolvConf(c.ResolvConf); err != nil {
+			return err
+		}
+	}
 	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		return fmt.Errorf("mounting /proc: %w", err)
+	}
+	return nil
+}
+
+// bindResolvConf puts content read-only over /etc/resolv.conf. It is
+// written to the environment's fresh /tmp, bound, and unlinked there: the
+// mount keeps the file, which exists nowhere else.
+func bindResolvConf(content string) error {
+	const staged, target = "/tmp/.lambdaplane-resolv.conf", "/etc/resolv.conf"
+	f, err := os.OpenFile(staged, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return fmt.Errorf("resolv.conf: %w", err)
+	}
+	_, werr := f.WriteString(content)
+	if err := errors.Join(werr, f.Close()); err != nil {
+		return fmt.Errorf("resolv.conf: %w", err)
+	}
+	defer os.Remove(staged)
+	if err := unix.Mount(staged, target, "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("binding %s: %w", target, err)
+	}
+	if err := unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
+		return fmt.Errorf("making %s read-only: %w", target, err)
 	}
 	return nil
 }

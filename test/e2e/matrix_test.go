@@ -1,0 +1,390 @@
+package e2e
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/lambdaplane/lambdaplane/internal/netplane"
+)
+
+// matrix is the world of TestConnectivityMatrix: VPC A with a public
+// subnet (internet gateway, NAT gateway), a private subnet for functions
+// and a database subnet; VPC B with one instance; a server on the
+// simulated internet.
+type matrix struct {
+	t      *testing.T
+	s      *server
+	ec2    *ec2.Client
+	prefix string
+
+	vpcA, vpcB                  string
+	public, private, dbSubnet   string
+	subnetB                     string
+	publicRTB, privateRTB, rtbB string
+	fnGroup, dbGroup, openB     string
+	igw, nat, eipAlloc, natEIP  string
+	db, dbIP, dbENI             string
+	instB, instBIP              string
+	internet                    <-chan string // peers of the internet server
+}
+
+func (m *matrix) must(err error) {
+	m.t.Helper()
+	if err != nil {
+		m.t.Fatal(err)
+	}
+}
+
+func (m *matrix) subnet(vpc, cidr, zone string) string {
+	out, err := m.ec2.CreateSubnet(ctxT(m.t), &ec2.CreateSubnetInput{VpcId: aws.String(vpc), CidrBlock: aws.String(cidr), AvailabilityZone: aws.String(zone)})
+	m.must(err)
+	return aws.ToString(out.Subnet.SubnetId)
+}
+
+func (m *matrix) group(vpc, name string) string {
+	out, err := m.ec2.CreateSecurityGroup(ctxT(m.t), &ec2.CreateSecurityGroupInput{VpcId: aws.String(vpc), GroupName: aws.String(name), Description: aws.String(name)})
+	m.must(err)
+	return aws.ToString(out.GroupId)
+}
+
+func (m *matrix) routeTable(vpc string, subnets ...string) string {
+	ctx := ctxT(m.t)
+	out, err := m.ec2.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{VpcId: aws.String(vpc)})
+	m.must(err)
+	id := aws.ToString(out.RouteTable.RouteTableId)
+	for _, s := range subnets {
+		_, err := m.ec2.AssociateRouteTable(ctx, &ec2.AssociateRouteTableInput{RouteTableId: aws.String(id), SubnetId: aws.String(s)})
+		m.must(err)
+	}
+	return id
+}
+
+func (m *matrix) allowIn(group string, port int32, from ec2types.IpPermission) {
+	from.IpProtocol, from.FromPort, from.ToPort = aws.String("tcp"), aws.Int32(port), aws.Int32(port)
+	_, err := m.ec2.AuthorizeSecurityGroupIngress(ctxT(m.t), &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(group), IpPermissions: []ec2types.IpPermission{from}})
+	m.must(err)
+}
+
+// httpInstance runs an instance whose UserData serves HTTP on 8080 and
+// waits until its console says so.
+func (m *matrix) httpInstance(subnet, group string) (id, ip, eni string) {
+	ctx := ctxT(m.t)
+	userData := "#!/bin/bash\necho serving on $(hostname -I)\nexec python3 -m http.server 8080 --bind 0.0.0.0\n"
+	run, err := m.ec2.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String("ami-0123456789abcdef0"), MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+		SubnetId: aws.String(subnet), SecurityGroupIds: []string{group},
+		UserData: aws.String(base64.StdEncoding.EncodeToString([]byte(userData)))})
+	m.must(err)
+	inst := run.Instances[0]
+	id, ip = aws.ToString(inst.InstanceId), aws.ToString(inst.PrivateIpAddress)
+	eni = aws.ToString(inst.NetworkInterfaces[0].NetworkInterfaceId)
+	eventually(m.t, func() bool {
+		out, err := m.ec2.GetConsoleOutput(ctx, &ec2.GetConsoleOutputInput{InstanceId: aws.String(id)})
+		if err != nil || out.Output == nil {
+			return false
+		}
+		text, _ := base64.StdEncoding.DecodeString(*out.Output)
+		return len(text) > 0
+	}, "the instance starts")
+	return id, ip, eni
+}
+
+// probe makes a Python function that connects where it is told and says
+// what happened; vpc nil makes a function without VpcConfig.
+func (m *matrix) probe(name string, vpc *types.VpcConfig) func(host string, port int) string {
+	m.t.Helper()
+	zip, err := makeZip(zipEntry{name: "index.py", data: []byte(probeHandler), mode: 0o644})
+	m.must(err)
+	lc := m.s.lambda()
+	_, err = lc.CreateFunction(ctxT(m.t), &lambda.CreateFunctionInput{FunctionName: aws.String(name), Runtime: types.Runtime(pythonRuntime),
+		Handler: aws.String("index.handler"), Role: aws.String("arn:aws:iam::123456789012:role/lambda-role"), Code: &types.FunctionCode{ZipFile: zip},
+		Timeout: aws.Int32(10), VpcConfig: vpc})
+	m.must(err)
+	waitActive(m.t, lc, name)
+	return func(host string, port int) string {
+		m.t.Helper()
+		out := invoke(m.t, lc, name, map[string]any{"host": host, "port": port, "timeout": 1.0}, invokeOpts{})
+		var r struct{ Result, Error string }
+		if err := json.Unmarshal(out.Payload, &r); err != nil || out.FunctionError != nil {
+			m.t.Fatalf("%s: %s %v", name, out.Payload, err)
+		}
+		return r.Result + r.Error
+	}
+}
+
+// expect runs a probe until it answers want (the controller applies
+// changes asynchronously), and for answers that are the absence of a
+// connection makes sure they are not a momentary state either.
+func expect(t *testing.T, row string, probe func() string, want string) {
+	t.Helper()
+	var got string
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if got = probe(); got == want {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("%s: got %q, want %q", row, got, want)
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if want != "connected" {
+		if got = probe(); got != want {
+			t.Errorf("%s: got %q on a second try, want %q", row, got, want)
+		}
+	}
+}
+
+// listenOnInternet serves TCP on addr in the simulated internet and
+// reports the address each connection comes from.
+func listenOnInternet(t *testing.T, prefix, addr string) <-chan string {
+	t.Helper()
+	var ln net.Listener
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := netplane.Do(netplane.InternetNetns(prefix), func() (err error) {
+			ln, err = net.Listen("tcp4", addr)
+			return err
+		})
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the internet namespace never appeared: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Cleanup(func() { ln.Close() })
+	peers := make(chan string, 64)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			select {
+			case peers <- c.RemoteAddr().(*net.TCPAddr).IP.String():
+			default:
+			}
+			c.Close()
+		}
+	}()
+	return peers
+}
+
+// lastPeer drains peers and returns the last address seen.
+func lastPeer(peers <-chan string) string {
+	last := ""
+	for {
+		select {
+		case p := <-peers:
+			last = p
+		default:
+			return last
+		}
+	}
+}
+
+func (m *matrix) build() {
+	ctx := ctxT(m.t)
+	vpc := func(cidr string) string {
+		out, err := m.ec2.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String(cidr)})
+		m.must(err)
+		return aws.ToString(out.Vpc.VpcId)
+	}
+	m.vpcA, m.vpcB = vpc("10.61.0.0/16"), vpc("10.62.0.0/16")
+	m.public = m.subnet(m.vpcA, "10.61.1.0/24", "us-east-1a")
+	m.private = m.subnet(m.vpcA, "10.61.2.0/24", "us-east-1a")
+	m.dbSubnet = m.subnet(m.vpcA, "10.61.3.0/24", "us-east-1b")
+	m.subnetB = m.subnet(m.vpcB, "10.62.1.0/24", "us-east-1a")
+
+	igw, err := m.ec2.CreateInternetGateway(ctx, &ec2.CreateInternetGatewayInput{})
+	m.must(err)
+	m.igw = aws.ToString(igw.InternetGateway.InternetGatewayId)
+	_, err = m.ec2.AttachInternetGateway(ctx, &ec2.AttachInternetGatewayInput{InternetGatewayId: aws.String(m.igw), VpcId: aws.String(m.vpcA)})
+	m.must(err)
+	m.publicRTB = m.routeTable(m.vpcA, m.public)
+	_, err = m.ec2.CreateRoute(ctx, &ec2.CreateRouteInput{RouteTableId: aws.String(m.publicRTB), DestinationCidrBlock: aws.String("0.0.0.0/0"), GatewayId: aws.String(m.igw)})
+	m.must(err)
+	m.privateRTB = m.routeTable(m.vpcA, m.private, m.dbSubnet)
+	m.rtbB = m.routeTable(m.vpcB, m.subnetB)
+
+	alloc, err := m.ec2.AllocateAddress(ctx, &ec2.AllocateAddressInput{Domain: ec2types.DomainTypeVpc})
+	m.must(err)
+	m.eipAlloc, m.natEIP = aws.ToString(alloc.AllocationId), aws.ToString(alloc.PublicIp)
+	nat, err := m.ec2.CreateNatGateway(ctx, &ec2.CreateNatGatewayInput{SubnetId: aws.String(m.public), AllocationId: alloc.AllocationId})
+	m.must(err)
+	m.nat = aws.ToString(nat.NatGateway.NatGatewayId)
+
+	m.fnGroup, m.dbGroup = m.group(m.vpcA, "functions"), m.group(m.vpcA, "database")
+	m.allowIn(m.dbGroup, 8080, ec2types.IpPermission{UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: aws.String(m.fnGroup)}}})
+	m.openB = m.group(m.vpcB, "open-to-a")
+	m.allowIn(m.openB, 8080, ec2types.IpPermission{IpRanges: []ec2types.IpRange{{CidrIp: aws.String("10.61.0.0/16")}}})
+
+	m.db, m.dbIP, m.dbENI = m.httpInstance(m.dbSubnet, m.dbGroup)
+	m.instB, m.instBIP, _ = m.httpInstance(m.subnetB, m.openB)
+	m.internet = listenOnInternet(m.t, m.prefix, "192.0.2.10:80")
+}
+
+// One case per row of the seed, through real functions, instances and
+// the server's own kernel network.
+func TestConnectivityMatrix(t *testing.T) {
+	t.Parallel()
+	requireRoot(t)
+	requirePython(t)
+	s := startServer(t)
+	ctx := ctxT(t)
+	allowVpcAccess(t, s)
+	m := &matrix{t: t, s: s, ec2: ec2.NewFromConfig(s.awsConfig("test", "test")), prefix: netplane.PrefixFor(s.dataDir)}
+	m.build()
+
+	private := m.probe("in-private", &types.VpcConfig{SubnetIds: []string{m.private}, SecurityGroupIds: []string{m.fnGroup}})
+	public := m.probe("in-public", &types.VpcConfig{SubnetIds: []string{m.public}, SecurityGroupIds: []string{m.fnGroup}})
+	noVPC := m.probe("no-vpc", nil)
+	const internetHost = "192.0.2.10"
+
+	expect(t, "same-VPC instance, groups allow", func() string { return private(m.dbIP, 8080) }, "connected")
+	expect(t, "same-VPC instance, a port the groups do not open (dropped, not refused)", func() string { return private(m.dbIP, 9090) }, "timeout")
+	expect(t, "private subnet without a NAT route: no internet", func() string { return private(internetHost, 80) }, "timeout")
+	expect(t, "public subnet: a function gets no public IP, so no internet", func() string { return public(internetHost, 80) }, "timeout")
+	expect(t, "function without VpcConfig: internet", func() string { return noVPC(internetHost, 80) }, "connected")
+	if got := lastPeer(m.internet); got != netplane.LambdaNetworkAddr.String() {
+		t.Errorf("a function without VpcConfig appears on the internet as %q, want %s", got, netplane.LambdaNetworkAddr)
+	}
+	expect(t, "function without VpcConfig: no private addresses", func() string { return noVPC(m.dbIP, 8080) }, "timeout")
+	// The APIs' public names resolve everywhere; reaching them takes a way out.
+	const api = "lambda.us-east-1.amazonaws.com"
+	expect(t, "function without VpcConfig: the public API endpoint", func() string { return noVPC(api, 80) }, "connected")
+	expect(t, "private subnet without NAT: the public API endpoint", func() string { return private(api, 80) }, "timeout")
+
+	// With a route to the NAT gateway the private subnet has internet, from the NAT's Elastic IP.
+	waitNAT(t, m.ec2, m.nat, ec2types.NatGatewayStateAvailable)
+	_, err := m.ec2.CreateRoute(ctx, &ec2.CreateRouteInput{RouteTableId: aws.String(m.privateRTB), DestinationCidrBlock: aws.String("0.0.0.0/0"), NatGatewayId: aws.String(m.nat)})
+	m.must(err)
+	expect(t, "private subnet with a NAT gateway: internet", func() string { return private(internetHost, 80) }, "connected")
+	if got := lastPeer(m.internet); got != m.natEIP {
+		t.Errorf("through the NAT gateway the function appears as %q, want the Elastic IP %s", got, m.natEIP)
+	}
+	expect(t, "private subnet with a NAT gateway: the public API endpoint", func() string { return private(api, 80) }, "connected")
+
+	// A network ACL deny beats the group's allow.
+	acl, err := m.ec2.CreateNetworkAcl(ctx, &ec2.CreateNetworkAclInput{VpcId: aws.String(m.vpcA)})
+	m.must(err)
+	aclID := aws.ToString(acl.NetworkAcl.NetworkAclId)
+	for _, e := range []ec2.CreateNetworkAclEntryInput{
+		{RuleNumber: aws.Int32(50), Protocol: aws.String("6"), RuleAction: ec2types.RuleActionDeny, CidrBlock: aws.String("10.61.2.0/24"), PortRange: &ec2types.PortRange{From: aws.Int32(8080), To: aws.Int32(8080)}},
+		{RuleNumber: aws.Int32(100), Protocol: aws.String("-1"), RuleAction: ec2types.RuleActionAllow, CidrBlock: aws.String("0.0.0.0/0")},
+		{RuleNumber: aws.Int32(100), Protocol: aws.String("-1"), RuleAction: ec2types.RuleActionAllow, CidrBlock: aws.String("0.0.0.0/0"), Egress: aws.Bool(true)},
+	} {
+		e.NetworkAclId = aws.String(aclID)
+		if e.Egress == nil {
+			e.Egress = aws.Bool(false)
+		}
+		_, err := m.ec2.CreateNetworkAclEntry(ctx, &e)
+		m.must(err)
+	}
+	assoc := aclAssociation(t, m.ec2, m.dbSubnet)
+	replaced, err := m.ec2.ReplaceNetworkAclAssociation(ctx, &ec2.ReplaceNetworkAclAssociationInput{AssociationId: aws.String(assoc), NetworkAclId: aws.String(aclID)})
+	m.must(err)
+	expect(t, "network ACL deny beats the group's allow", func() string { return private(m.dbIP, 8080) }, "timeout")
+	_, err = m.ec2.ReplaceNetworkAclAssociation(ctx, &ec2.ReplaceNetworkAclAssociationInput{AssociationId: replaced.NewAssociationId, NetworkAclId: aws.String(defaultACL(t, m.ec2, m.vpcA))})
+	m.must(err)
+	expect(t, "the ACL's deny gone", func() string { return private(m.dbIP, 8080) }, "connected")
+
+	// Peering: only with routes on both sides.
+	expect(t, "another VPC without peering", func() string { return private(m.instBIP, 8080) }, "timeout")
+	if err := dialFromENI(m.prefix, m.dbENI, m.instBIP+":8080"); err == nil {
+		t.Error("an instance reached another VPC without peering")
+	}
+	pcx, err := m.ec2.CreateVpcPeeringConnection(ctx, &ec2.CreateVpcPeeringConnectionInput{VpcId: aws.String(m.vpcA), PeerVpcId: aws.String(m.vpcB)})
+	m.must(err)
+	pcxID := pcx.VpcPeeringConnection.VpcPeeringConnectionId
+	_, err = m.ec2.AcceptVpcPeeringConnection(ctx, &ec2.AcceptVpcPeeringConnectionInput{VpcPeeringConnectionId: pcxID})
+	m.must(err)
+	_, err = m.ec2.CreateRoute(ctx, &ec2.CreateRouteInput{RouteTableId: aws.String(m.privateRTB), DestinationCidrBlock: aws.String("10.62.0.0/16"), VpcPeeringConnectionId: pcxID})
+	m.must(err)
+	expect(t, "peered, route on one side only", func() string { return private(m.instBIP, 8080) }, "timeout")
+	_, err = m.ec2.CreateRoute(ctx, &ec2.CreateRouteInput{RouteTableId: aws.String(m.rtbB), DestinationCidrBlock: aws.String("10.61.0.0/16"), VpcPeeringConnectionId: pcxID})
+	m.must(err)
+	expect(t, "peered, routes on both sides", func() string { return private(m.instBIP, 8080) }, "connected")
+
+	// Nothing connects into a function's environment: not another function
+	// through the Hyperplane ENI's address, not an instance.
+	fnENI := lambdaENIs(t, m.ec2, m.vpcA)
+	for _, e := range fnENI {
+		if aws.ToString(e.SubnetId) != m.private {
+			continue
+		}
+		addr := aws.ToString(e.PrivateIpAddress)
+		expect(t, "function to function", func() string { return public(addr, 9001) }, "timeout")
+		if err := dialFromENI(m.prefix, m.dbENI, addr+":9001"); err == nil {
+			t.Error("an instance connected to a function's interface")
+		}
+	}
+
+	// Deleting the NAT gateway leaves a blackhole route and no internet.
+	_, err = m.ec2.DeleteNatGateway(ctx, &ec2.DeleteNatGatewayInput{NatGatewayId: aws.String(m.nat)})
+	m.must(err)
+	rt, err := m.ec2.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{RouteTableIds: []string{m.privateRTB}})
+	m.must(err)
+	for _, r := range rt.RouteTables[0].Routes {
+		if aws.ToString(r.DestinationCidrBlock) == "0.0.0.0/0" && r.State != ec2types.RouteStateBlackhole {
+			t.Errorf("route to the deleted NAT gateway is %s, want blackhole", r.State)
+		}
+	}
+	expect(t, "NAT gateway deleted: no internet", func() string { return private(internetHost, 80) }, "timeout")
+}
+
+func dialFromENI(prefix, eni, addr string) error {
+	return netplane.Do(netplane.ENINetns(prefix, eni), func() error {
+		c, err := net.DialTimeout("tcp4", addr, 500*time.Millisecond)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	})
+}
+
+func waitNAT(t *testing.T, c *ec2.Client, id string, state ec2types.NatGatewayState) {
+	t.Helper()
+	eventually(t, func() bool {
+		out, err := c.DescribeNatGateways(ctxT(t), &ec2.DescribeNatGatewaysInput{NatGatewayIds: []string{id}})
+		return err == nil && len(out.NatGateways) == 1 && out.NatGateways[0].State == state
+	}, "NAT gateway "+id+" becomes "+string(state))
+}
+
+func aclAssociation(t *testing.T, c *ec2.Client, subnet string) string {
+	t.Helper()
+	out, err := c.DescribeNetworkAcls(ctxT(t), &ec2.DescribeNetworkAclsInput{Filters: []ec2types.Filter{{Name: aws.String("association.subnet-id"), Values: []string{subnet}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range out.NetworkAcls {
+		for _, as := range a.Associations {
+			if aws.ToString(as.SubnetId) == subnet {
+				return aws.ToString(as.NetworkAclAssociationId)
+			}
+		}
+	}
+	t.Fatalf("subnet %s has no ACL association", subnet)
+	return ""
+}
+
+func defaultACL(t *testing.T, c *ec2.Client, vpc string) string {
+	t.Helper()
+	out, err := c.DescribeNetworkAcls(ctxT(t), &ec2.DescribeNetworkAclsInput{Filters: []ec2types.Filter{
+		{Name: aws.String("vpc-id"), Values: []string{vpc}}, {Name: aws.String("default"), Values: []string{"true"}}}})
+	if err != nil || len(out.NetworkAcls) != 1 {
+		t.Fatalf("default ACL of %s: %v", vpc, err)
+	}
+	return aws.ToString(out.NetworkAcls[0].NetworkAclId)
+}
