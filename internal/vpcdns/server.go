@@ -29,10 +29,10 @@ const (
 // Server answers DNS over UDP and TCP on a set of addresses from a Zone
 // that Update replaces.
 type Server struct {
-	zone  atomic.Pointer[Zone]
-	ns    *netNS // nil: the namespace of the process
+	zone atomic.Pointer[Zone]
+	ns   *netNS // nil: the namespace of the process
 	// fwd, when set, is where forwarded queries leave from instead of ns.
-	fwd atomic.Pointer[netNS]
+	fwd   atomic.Pointer[netNS]
 	addrs []netip.AddrPort
 	srvs  []*dns.Server
 
