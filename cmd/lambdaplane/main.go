@@ -246,6 +246,11 @@ func serve(args []string) error {
 			return err
 		}
 		netPrefix = netplane.PrefixFor(dir)
+		// Environments of a previous run (a crash, kill -9) died with it;
+		// their namespaces go before any new one is made.
+		if err := netplane.RemoveEnvironments(netPrefix); err != nil {
+			log.Warn("removing the network namespaces of a previous run's environments", "err", err)
+		}
 		envNet = netctl.EnvNetwork{Prefix: netPrefix}
 	}
 	svc, err := lambda.New(lambda.Options{

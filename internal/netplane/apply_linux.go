@@ -46,6 +46,29 @@ func Teardown(prefix string) error {
 	return errors.Join(errs...)
 }
 
+// RemoveEnvironments removes every execution environment namespace named
+// with prefix, with its link to its ENI. A starting server calls it: the
+// environments of a previous run died with it, and Apply leaves these
+// namespaces alone.
+func RemoveEnvironments(prefix string) error {
+	if err := ValidatePrefix(prefix); err != nil {
+		return err
+	}
+	hyperplaneMu.Lock()
+	defer hyperplaneMu.Unlock()
+	names, err := ownedNS(prefix)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, n := range names {
+		if isEnvNetns(prefix, n) {
+			errs = append(errs, removeNS(n))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // reconciler counts the kernel changes it makes, so tests can tell that a
 // second Apply was a no-op.
 type reconciler struct {

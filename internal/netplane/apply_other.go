@@ -14,3 +14,6 @@ func Apply(ctx context.Context, t Topology) error { return errNotLinux }
 
 // Teardown needs Linux network namespaces; elsewhere it always fails.
 func Teardown(prefix string) error { return errNotLinux }
+
+// RemoveEnvironments needs Linux network namespaces; elsewhere it always fails.
+func RemoveEnvironments(prefix string) error { return errNotLinux }

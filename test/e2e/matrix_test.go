@@ -3,7 +3,12 @@ package e2e
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -331,17 +336,100 @@ func TestConnectivityMatrix(t *testing.T) {
 		}
 	}
 
+	// kill -9 with all of it up: after the restart the rows still hold and
+	// the kernel holds the same objects, none twice, and nothing of the
+	// environments that died with the server.
+	before := kernelObjects(t, m.prefix)
+	envsBefore := envNamespaces(t, m.prefix)
+	s.cmd.Process.Kill()
+	<-s.exited
+	s.start()
+	expect(t, "after restart: same-VPC instance", func() string { return private(m.dbIP, 8080) }, "connected")
+	expect(t, "after restart: a port the groups do not open", func() string { return private(m.dbIP, 9090) }, "timeout")
+	expect(t, "after restart: internet through the NAT gateway", func() string { return private(internetHost, 80) }, "connected")
+	expect(t, "after restart: peered VPC", func() string { return private(m.instBIP, 8080) }, "connected")
+	expect(t, "after restart: public subnet, no internet", func() string { return public(internetHost, 80) }, "timeout")
+	expect(t, "after restart: function without VpcConfig", func() string { return noVPC(internetHost, 80) }, "connected")
+	if after := kernelObjects(t, m.prefix); after != before {
+		t.Errorf("kernel objects changed across the restart:\n--- before\n%s\n--- after\n%s", before, after)
+	}
+	for _, n := range envNamespaces(t, m.prefix) {
+		if slices.Contains(envsBefore, n) {
+			t.Errorf("environment namespace %s of the killed server is still there", n)
+		}
+	}
+
 	// Deleting the NAT gateway leaves a blackhole route and no internet.
 	_, err = m.ec2.DeleteNatGateway(ctx, &ec2.DeleteNatGatewayInput{NatGatewayId: aws.String(m.nat)})
 	m.must(err)
-	rt, err := m.ec2.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{RouteTableIds: []string{m.privateRTB}})
-	m.must(err)
-	for _, r := range rt.RouteTables[0].Routes {
-		if aws.ToString(r.DestinationCidrBlock) == "0.0.0.0/0" && r.State != ec2types.RouteStateBlackhole {
-			t.Errorf("route to the deleted NAT gateway is %s, want blackhole", r.State)
+	eventually(t, func() bool {
+		rt, err := m.ec2.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{RouteTableIds: []string{m.privateRTB}})
+		m.must(err)
+		for _, r := range rt.RouteTables[0].Routes {
+			if aws.ToString(r.DestinationCidrBlock) == "0.0.0.0/0" {
+				return r.State == ec2types.RouteStateBlackhole
+			}
+		}
+		return false
+	}, "the route to the deleted NAT gateway shows blackhole")
+	expect(t, "NAT gateway deleted: no internet", func() string { return private(internetHost, 80) }, "timeout")
+}
+
+// kernelObjects renders every namespace of the prefix but the environments'
+// (which live and die with them) as iproute2 and nft see it, names only:
+// a leaked or duplicated object shows up as a difference.
+func kernelObjects(t *testing.T, prefix string) string {
+	t.Helper()
+	var b strings.Builder
+	for _, ns := range namespaces(t, prefix) {
+		if strings.HasPrefix(ns, prefix+"-x") {
+			continue
+		}
+		fmt.Fprintf(&b, "== %s\n", ns)
+		for _, args := range [][]string{{"ip", "-n", ns, "-o", "-4", "addr"}, {"ip", "-n", ns, "route", "show", "table", "all"},
+			{"ip", "-n", ns, "rule"}, {"ip", "netns", "exec", ns, "nft", "list", "tables"}} {
+			out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
+			if err != nil {
+				t.Fatalf("%v: %v %s", args, err, out)
+			}
+			for _, line := range strings.Split(string(out), "\n") {
+				// Environment links come and go with environments.
+				if strings.Contains(line, prefix+"-h") || strings.TrimSpace(line) == "" {
+					continue
+				}
+				b.WriteString(ifIndex.ReplaceAllString(line, "") + "\n")
+			}
 		}
 	}
-	expect(t, "NAT gateway deleted: no internet", func() string { return private(internetHost, 80) }, "timeout")
+	return b.String()
+}
+
+var ifIndex = regexp.MustCompile(`^\d+: `)
+
+func namespaces(t *testing.T, prefix string) []string {
+	t.Helper()
+	out, err := exec.Command("ip", "netns", "list").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(l); len(f) > 0 && strings.HasPrefix(f[0], prefix+"-") {
+			names = append(names, f[0])
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+func envNamespaces(t *testing.T, prefix string) []string {
+	var out []string
+	for _, n := range namespaces(t, prefix) {
+		if strings.HasPrefix(n, prefix+"-x") {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 func dialFromENI(prefix, eni, addr string) error {
