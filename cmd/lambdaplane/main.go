@@ -36,7 +36,7 @@ const usage = `lambdaplane: AWS Lambda with a real VPC data plane, on your machi
 
 Usage:
   lambdaplane serve [flags]    start the server (flags: lambdaplane serve -h)
-  lambdaplane doctor [flags]   report what this machine supports
+  lambdaplane doctor [flags]   report what this machine supports; repair a stopped server's network
   lambdaplane teardown [flags] remove the network namespaces a server made for its VPCs
   lambdaplane version          print the version
 `
@@ -212,13 +212,22 @@ func serve(args []string) error {
 	for _, w := range rts.Warnings() {
 		log.Warn(w)
 	}
+	absDataDir, err := filepath.Abs(o.dataDir)
+	if err != nil {
+		return err
+	}
+	// The environments' cgroups sit under a parent of this data directory's
+	// own (the store's lock makes it this server's alone), so that what a
+	// killed run left there is recognized and cleared.
 	sb, err := sandbox.NewManager(sandbox.Config{
-		Isolate:     isolate,
-		BaseDir:     filepath.Join(o.dataDir, "sandboxes"),
-		Launcher:    launcher(rts),
-		SharedPaths: []string{filepath.Join(o.dataDir, "runtimes"), o.sdkDir},
-		Logger:      log,
-		LogSink:     functionOutput(log),
+		Isolate:      isolate,
+		BaseDir:      filepath.Join(o.dataDir, "sandboxes"),
+		Launcher:     launcher(rts),
+		SharedPaths:  []string{filepath.Join(o.dataDir, "runtimes"), o.sdkDir},
+		Logger:       log,
+		LogSink:      functionOutput(log),
+		CgroupParent: "lambdaplane/" + netplane.PrefixFor(absDataDir),
+		OwnParent:    true,
 	})
 	if err != nil {
 		return err
@@ -240,12 +249,7 @@ func serve(args []string) error {
 	var envNet lambda.EnvNetwork
 	netPrefix := ""
 	if isolate {
-		dir, err := filepath.Abs(o.dataDir)
-		if err != nil {
-			ln.Close()
-			return err
-		}
-		netPrefix = netplane.PrefixFor(dir)
+		netPrefix = netplane.PrefixFor(absDataDir)
 		// Environments of a previous run (a crash, kill -9) died with it;
 		// their namespaces go before any new one is made.
 		if err := netplane.RemoveEnvironments(netPrefix); err != nil {

@@ -199,6 +199,28 @@ func DetachEnvironment(prefix, eniID, envNetns string) error {
 	if err != nil {
 		return err
 	}
+	// A namespace Attach made just goes: once its last process is gone the
+	// kernel destroys it and its link, whose other end goes with it, in
+	// the background. Deleting the link here would hold the kernel's
+	// network lock through its slow teardown, in the way of every other
+	// environment's attach. Until then the link keeps its address, which
+	// attaching therefore never hands out again meanwhile.
+	if isNetns(filepath.Join(netnsDir, envNetns)) {
+		ours := false
+		if err := Do(envNetns, func() error {
+			lo, err := netlink.LinkByName("lo")
+			if err != nil {
+				return err
+			}
+			ours = lo.Attrs().Alias == createdNSAlias(prefix)
+			return nil
+		}); err != nil {
+			return fmt.Errorf("netplane: environment %s: %w", envNetns, err)
+		}
+		if ours {
+			return deleteNS(envNetns)
+		}
+	}
 	hyperplaneMu.Lock()
 	defer hyperplaneMu.Unlock()
 
@@ -231,7 +253,7 @@ func DetachEnvironment(prefix, eniID, envNetns string) error {
 	if !isNetns(filepath.Join(netnsDir, envNetns)) {
 		return nil
 	}
-	ours := false
+	// The caller's own namespace stays; only its link goes.
 	if err := Do(envNetns, func() error {
 		peer, exists, err := vethByName(peerName)
 		if err != nil {
@@ -242,17 +264,9 @@ func DetachEnvironment(prefix, eniID, envNetns string) error {
 				return err
 			}
 		}
-		lo, err := netlink.LinkByName("lo")
-		if err != nil {
-			return err
-		}
-		ours = lo.Attrs().Alias == createdNSAlias(prefix)
 		return nil
 	}); err != nil {
 		return fmt.Errorf("netplane: environment %s: %w", envNetns, err)
-	}
-	if ours {
-		return removeNS(envNetns)
 	}
 	return nil
 }

@@ -103,8 +103,9 @@ func unescapeMountinfo(s string) string {
 }
 
 // newCgroupRoot detects the host's cgroup layout and creates the parent
-// directory (named parent) for this manager's environments.
-func newCgroupRoot(parent string) (*cgroupRoot, error) {
+// directory (named parent) for this manager's environments; with reap, it
+// first clears what a dead earlier owner of the parent left there.
+func newCgroupRoot(parent string, reap bool) (*cgroupRoot, error) {
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
 		return nil, err
@@ -132,6 +133,9 @@ func newCgroupRoot(parent string) (*cgroupRoot, error) {
 			r.remove()
 			return nil, err
 		}
+		if reap {
+			r.reapLeftovers()
+		}
 		sentinel := filepath.Join(r.parents["freezer"], fmt.Sprintf("frozen-sentinel-%d", os.Getpid()))
 		if err := os.Mkdir(sentinel, 0o755); err == nil || errors.Is(err, os.ErrExist) {
 			if os.WriteFile(filepath.Join(sentinel, "freezer.state"), v1Frozen, 0) == nil {
@@ -156,10 +160,22 @@ func newCgroupRoot(parent string) (*cgroupRoot, error) {
 		r.remove()
 		return nil, err
 	}
+	if reap {
+		r.reapLeftovers()
+	}
 	return r, nil
 }
 
+// mkdirParent creates dir and its missing parents, remembering each for
+// remove (deepest last).
 func (r *cgroupRoot) mkdirParent(dir string) error {
+	if parent := filepath.Dir(dir); parent != dir {
+		if _, err := os.Stat(parent); errors.Is(err, os.ErrNotExist) {
+			if err := r.mkdirParent(parent); err != nil {
+				return err
+			}
+		}
+	}
 	err := os.Mkdir(dir, 0o755)
 	if err == nil {
 		r.created = append(r.created, dir)
@@ -171,6 +187,53 @@ func (r *cgroupRoot) mkdirParent(dir string) error {
 	return fmt.Errorf("sandbox: creating cgroup %s: %w", dir, err)
 }
 
+// reapLeftovers empties and removes every cgroup under the parents: with
+// a parent of its own (Config.CgroupParent per data directory), whatever
+// is there was left by an earlier run of this manager's server that died
+// without closing, environments frozen forever included.
+func (r *cgroupRoot) reapLeftovers() {
+	for c, parent := range r.parents {
+		entries, err := os.ReadDir(parent)
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			if !e.IsDir() {
+				continue
+			}
+			dir := filepath.Join(parent, e.Name())
+			switch {
+			case r.v2:
+				_ = os.WriteFile(filepath.Join(dir, "cgroup.freeze"), []byte("0"), 0)
+				_ = os.WriteFile(filepath.Join(dir, "cgroup.kill"), []byte("1"), 0)
+			case c == "freezer":
+				_ = os.WriteFile(filepath.Join(dir, "freezer.state"), v1Thawed, 0)
+			}
+			killProcs(filepath.Join(dir, "cgroup.procs"))
+		}
+	}
+	for _, parent := range r.parents {
+		entries, _ := os.ReadDir(parent)
+		for _, e := range entries {
+			if e.IsDir() {
+				_ = rmdirCgroup(filepath.Join(parent, e.Name()))
+			}
+		}
+	}
+}
+
+func killProcs(procs string) {
+	b, err := os.ReadFile(procs)
+	if err != nil {
+		return
+	}
+	for _, f := range strings.Fields(string(b)) {
+		if pid, err := strconv.Atoi(f); err == nil && pid > 0 {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+}
+
 // remove deletes the parent directories this manager created; one still in
 // use by another manager stays (rmdir fails with EBUSY).
 func (r *cgroupRoot) remove() {
@@ -179,8 +242,8 @@ func (r *cgroupRoot) remove() {
 		_ = rmdirCgroup(r.frozenSentinel)
 		r.frozenSentinel = ""
 	}
-	for _, d := range r.created {
-		_ = rmdirCgroup(d)
+	for i := len(r.created) - 1; i >= 0; i-- {
+		_ = rmdirCgroup(r.created[i])
 	}
 	r.created = nil
 }

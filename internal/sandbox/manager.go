@@ -44,6 +44,10 @@ type Config struct {
 	// CgroupParent names the cgroup, in each hierarchy, under which the
 	// environments' cgroups are created. Default "lambdaplane".
 	CgroupParent string
+	// OwnParent says CgroupParent is this manager's alone (one per data
+	// directory): at start, whatever is under it is a dead run's leftover
+	// and is killed and removed.
+	OwnParent bool
 	// InitTimeout bounds the init phase. Default 10s, as on Lambda.
 	InitTimeout time.Duration
 	// Prewarm is how many isolated inits (namespaces and cgroups made,
@@ -114,7 +118,7 @@ func NewManager(cfg Config) (*Manager, error) {
 		if err := os.MkdirAll(isolatedTaskRoot, 0o755); err != nil {
 			return nil, fmt.Errorf("sandbox: %w", err)
 		}
-		cg, err := newCgroupRoot(cfg.CgroupParent)
+		cg, err := newCgroupRoot(cfg.CgroupParent, cfg.OwnParent)
 		if err != nil {
 			return nil, err
 		}

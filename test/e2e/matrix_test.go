@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -341,6 +344,10 @@ func TestConnectivityMatrix(t *testing.T) {
 	// environments that died with the server.
 	before := kernelObjects(t, m.prefix)
 	envsBefore := envNamespaces(t, m.prefix)
+	procsBefore := environmentProcesses(t, m.prefix)
+	if len(procsBefore) == 0 {
+		t.Fatal("no environment processes found in the server's cgroups")
+	}
 	s.cmd.Process.Kill()
 	<-s.exited
 	s.start()
@@ -356,6 +363,12 @@ func TestConnectivityMatrix(t *testing.T) {
 	for _, n := range envNamespaces(t, m.prefix) {
 		if slices.Contains(envsBefore, n) {
 			t.Errorf("environment namespace %s of the killed server is still there", n)
+		}
+	}
+	// Its environments (frozen between invocations when it died) are gone too.
+	for _, pid := range procsBefore {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
+			t.Errorf("process %d of the killed server's environments is still running", pid)
 		}
 	}
 
@@ -405,6 +418,28 @@ func kernelObjects(t *testing.T, prefix string) string {
 }
 
 var ifIndex = regexp.MustCompile(`^\d+: `)
+
+// environmentProcesses lists the processes in the server's environment
+// cgroups (lambdaplane/PREFIX, cgroup v1 or v2).
+func environmentProcesses(t *testing.T, prefix string) []int {
+	t.Helper()
+	var pids []int
+	for _, parent := range []string{"/sys/fs/cgroup/pids/lambdaplane/" + prefix, "/sys/fs/cgroup/lambdaplane/" + prefix} {
+		files, _ := filepath.Glob(parent + "/*/cgroup.procs")
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				continue
+			}
+			for _, field := range strings.Fields(string(b)) {
+				if pid, err := strconv.Atoi(field); err == nil {
+					pids = append(pids, pid)
+				}
+			}
+		}
+	}
+	return pids
+}
 
 func namespaces(t *testing.T, prefix string) []string {
 	t.Helper()
