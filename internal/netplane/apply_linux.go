@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/vishvananda/netlink"
@@ -25,6 +26,14 @@ var applyMu sync.Mutex
 func Apply(ctx context.Context, t Topology) error {
 	_, err := apply(ctx, t)
 	return err
+}
+
+// ApplyReport is Apply that also says what it changed, one line per
+// kernel change, in the order made: "created namespace ...", "added route
+// ...". Nothing to say means the kernel already matched t. On error the
+// lines are what was changed before it.
+func ApplyReport(ctx context.Context, t Topology) ([]string, error) {
+	return apply(ctx, t)
 }
 
 // Teardown removes every namespace named with prefix, and with them every
@@ -51,41 +60,86 @@ func Teardown(prefix string) error {
 // environments of a previous run died with it, and Apply leaves these
 // namespaces alone.
 func RemoveEnvironments(prefix string) error {
+	_, err := RemoveEnvironmentsReport(prefix)
+	return err
+}
+
+// RemoveEnvironmentsReport is RemoveEnvironments that also returns the
+// names of the namespaces it removed.
+func RemoveEnvironmentsReport(prefix string) ([]string, error) {
 	if err := ValidatePrefix(prefix); err != nil {
-		return err
+		return nil, err
 	}
 	hyperplaneMu.Lock()
 	defer hyperplaneMu.Unlock()
 	names, err := ownedNS(prefix)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var removed []string
 	var errs []error
 	for _, n := range names {
-		if isEnvNetns(prefix, n) {
-			errs = append(errs, removeNS(n))
+		if !isEnvNetns(prefix, n) {
+			continue
 		}
+		if err := removeNS(n); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		removed = append(removed, n)
 	}
-	return errors.Join(errs...)
+	return removed, errors.Join(errs...)
 }
 
-// reconciler counts the kernel changes it makes, so tests can tell that a
-// second Apply was a no-op.
+// reconciler writes a line for every kernel change it makes: a second
+// Apply must write none, and lambdaplane doctor shows them to the user.
 type reconciler struct {
-	ctx     context.Context
-	changes int
+	ctx context.Context
+	// ns is the namespace the running step works in, for the lines.
+	ns string
+	// labels say what an object name stands for ("router of vpc-1").
+	labels map[string]string
+	report []string
 }
 
-func apply(ctx context.Context, t Topology) (int, error) {
+func apply(ctx context.Context, t Topology) ([]string, error) {
 	p, err := buildPlan(t)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	applyMu.Lock()
 	defer applyMu.Unlock()
-	r := &reconciler{ctx: ctx}
+	r := &reconciler{ctx: ctx, labels: p.labels()}
 	err = r.run(p, t)
-	return r.changes, err
+	return r.report, err
+}
+
+func (r *reconciler) note(format string, args ...any) {
+	r.report = append(r.report, fmt.Sprintf(format, args...))
+}
+
+// in is Do that lets the lines of fn name the namespace.
+func (r *reconciler) in(ns string, fn func() error) error {
+	prev := r.ns
+	r.ns = ns
+	defer func() { r.ns = prev }()
+	return Do(ns, fn)
+}
+
+// name renders an object name with what it stands for, when known.
+func (r *reconciler) name(n string) string {
+	if l := r.labels[n]; l != "" {
+		return n + " (" + l + ")"
+	}
+	return n
+}
+
+// where is " in <namespace>" for the step running now.
+func (r *reconciler) where() string {
+	if r.ns == "" {
+		return ""
+	}
+	return " in " + r.name(r.ns)
 }
 
 func (r *reconciler) run(p *plan, t Topology) error {
@@ -99,7 +153,7 @@ func (r *reconciler) run(p *plan, t Topology) error {
 			if err := removeNS(n); err != nil {
 				return err
 			}
-			r.changes++
+			r.note("removed stale namespace %s", n)
 		}
 	}
 	for _, v := range p.vpcs {
@@ -159,9 +213,9 @@ func (r *reconciler) ensureNS(name string, setup func() error) error {
 		return err
 	}
 	if created {
-		r.changes++
+		r.note("created namespace %s", r.name(name))
 	}
-	return Do(name, func() error {
+	return r.in(name, func() error {
 		lo, err := netlink.LinkByName("lo")
 		if err != nil {
 			return err
@@ -200,7 +254,7 @@ func (r *reconciler) routerSysctls() error {
 func (r *reconciler) sysctl(key, value string) error {
 	changed, err := setSysctl(key, value)
 	if changed {
-		r.changes++
+		r.note("set sysctl %s=%s%s", key, value, r.where())
 	}
 	return err
 }
@@ -209,7 +263,7 @@ func (r *reconciler) linkUp(l netlink.Link) error {
 	if l.Attrs().Flags&net.FlagUp != 0 {
 		return nil
 	}
-	r.changes++
+	r.note("set link %s up%s", r.name(l.Attrs().Name), r.where())
 	return netlink.LinkSetUp(l)
 }
 
@@ -222,7 +276,7 @@ func (r *reconciler) reconcileVPC(v vpcPlan) error {
 	// Step 1, router namespace: drop links no ENI owns, note the ends of
 	// those that remain.
 	routerEnds := map[string]vethEnd{}
-	err := Do(v.ns, func() error {
+	err := r.in(v.ns, func() error {
 		links, err := retryDump(netlink.LinkList)
 		if err != nil {
 			return err
@@ -241,7 +295,7 @@ func (r *reconciler) reconcileVPC(v vpcPlan) error {
 				if err := netlink.LinkDel(l); err != nil && !errors.Is(err, unix.ENODEV) {
 					return fmt.Errorf("delete link %s: %w", name, err)
 				}
-				r.changes++
+				r.note("deleted stray link %s%s", name, r.where())
 				continue
 			}
 			peer, err := netlink.VethPeerIndex(veth)
@@ -291,10 +345,10 @@ func (r *reconciler) reconcileVPC(v vpcPlan) error {
 
 	// Step 3: addresses, state and sysctls of both ends.
 	for _, l := range v.links {
-		if err := Do(v.ns, func() error { return r.configureRouterEnd(l) }); err != nil {
+		if err := r.in(v.ns, func() error { return r.configureRouterEnd(l) }); err != nil {
 			return fmt.Errorf("ENI %s: %w", l.eniID, err)
 		}
-		if err := Do(l.peerNS, func() error { return r.configureWorkloadEnd(l) }); err != nil {
+		if err := r.in(l.peerNS, func() error { return r.configureWorkloadEnd(l) }); err != nil {
 			return fmt.Errorf("ENI %s: %w", l.eniID, err)
 		}
 		if err := Do(v.ns, func() error { return waitOperUp(l.name) }); err != nil {
@@ -316,7 +370,7 @@ func (r *reconciler) reconcileVPC(v vpcPlan) error {
 	}
 
 	// Step 4: the resolver's addresses, routes and rules of the router.
-	return Do(v.ns, func() error {
+	return r.in(v.ns, func() error {
 		lo, err := netlink.LinkByName("lo")
 		if err != nil {
 			return err
@@ -336,7 +390,7 @@ func (r *reconciler) createPair(routerNS string, l linkPlan, routerExists, workE
 		if err := Do(l.peerNS, func() error { return delLinkByName(l.peer) }); err != nil {
 			return err
 		}
-		r.changes++
+		r.note("deleted unpaired link %s in %s", r.name(l.peer), r.name(l.peerNS))
 	}
 	peerNS, err := netns.GetFromName(l.peerNS)
 	if err != nil {
@@ -352,7 +406,7 @@ func (r *reconciler) createPair(routerNS string, l linkPlan, routerExists, workE
 			if err := delLinkByName(l.name); err != nil {
 				return err
 			}
-			r.changes++
+			r.note("deleted unpaired link %s in %s", r.name(l.name), r.name(routerNS))
 		}
 		veth := &netlink.Veth{
 			LinkAttrs:        netlink.LinkAttrs{Name: l.name},
@@ -363,7 +417,11 @@ func (r *reconciler) createPair(routerNS string, l linkPlan, routerExists, workE
 		if err := netlink.LinkAdd(veth); err != nil {
 			return fmt.Errorf("create veth %s/%s: %w", l.name, l.peer, err)
 		}
-		r.changes++
+		verb := "created"
+		if routerExists || workExists {
+			verb = "recreated"
+		}
+		r.note("%s veth %s/%s of %s (%s to %s)", verb, l.name, l.peer, l.eniID, routerNS, l.peerNS)
 		return nil
 	})
 }
@@ -423,7 +481,7 @@ func (r *reconciler) configureWorkloadEnd(l linkPlan) error {
 		if err := netlink.LinkSetHardwareAddr(link, mac); err != nil {
 			return fmt.Errorf("set MAC of %s: %w", l.peer, err)
 		}
-		r.changes++
+		r.note("set MAC of %s to %s%s", r.name(l.peer), l.mac, r.where())
 		if link, err = netlink.LinkByName(l.peer); err != nil {
 			return err
 		}
@@ -456,7 +514,7 @@ func (r *reconciler) configureWorkloadEnd(l linkPlan) error {
 		if err := netlink.RouteDel(&rt); err != nil {
 			return fmt.Errorf("delete route %s: %w", rt, err)
 		}
-		r.changes++
+		r.note("deleted default route via %s dev %s%s", ipAddr(rt.Gw), l.peer, r.where())
 	}
 	if l.defaultRoute && !have {
 		err := netlink.RouteReplace(&netlink.Route{
@@ -468,7 +526,7 @@ func (r *reconciler) configureWorkloadEnd(l linkPlan) error {
 		if err != nil {
 			return fmt.Errorf("default route via %s: %w", l.gateway, err)
 		}
-		r.changes++
+		r.note("added default route via %s dev %s%s", l.gateway, l.peer, r.where())
 	}
 	return nil
 }
@@ -489,12 +547,12 @@ func (r *reconciler) setAddrs(link netlink.Link, want netip.Prefix) error {
 		if err := netlink.AddrDel(link, &a); err != nil {
 			return fmt.Errorf("delete address %s: %w", a.IPNet, err)
 		}
-		r.changes++
+		r.note("deleted address %s from %s%s", a.IPNet, r.name(link.Attrs().Name), r.where())
 	}
 	if have {
 		return nil
 	}
-	r.changes++
+	r.note("added address %s to %s%s", want, r.name(link.Attrs().Name), r.where())
 	return netlink.AddrAdd(link, &netlink.Addr{IPNet: prefixNet(want)})
 }
 
@@ -534,7 +592,7 @@ func (r *reconciler) reconcileRoutes(want []routeSpec) error {
 		if err := netlink.RouteDel(&rt); err != nil {
 			return fmt.Errorf("delete route %s: %w", s, err)
 		}
-		r.changes++
+		r.note("deleted route %s%s", s, r.where())
 	}
 	for _, s := range add {
 		rt := &netlink.Route{Table: s.table, Dst: prefixNet(s.dst), Protocol: unix.RTPROT_STATIC}
@@ -557,7 +615,7 @@ func (r *reconciler) reconcileRoutes(want []routeSpec) error {
 		if err := netlink.RouteAdd(rt); err != nil {
 			return fmt.Errorf("add route %s: %w", s, err)
 		}
-		r.changes++
+		r.note("added route %s%s", s, r.where())
 	}
 	return nil
 }
@@ -618,7 +676,7 @@ func (r *reconciler) reconcileRules(want []ruleSpec) error {
 		if err := netlink.RuleDel(&ru); err != nil {
 			return fmt.Errorf("delete rule %s: %w", s, err)
 		}
-		r.changes++
+		r.note("deleted rule %s%s", ruleText(ru, s), r.where())
 	}
 	for _, s := range add {
 		ru := netlink.NewRule()
@@ -629,9 +687,18 @@ func (r *reconciler) reconcileRules(want []ruleSpec) error {
 		if err := netlink.RuleAdd(ru); err != nil {
 			return fmt.Errorf("add rule %s: %w", s, err)
 		}
-		r.changes++
+		r.note("added rule %s%s", s, r.where())
 	}
 	return nil
+}
+
+// ruleText renders a rule for the report: a rule with selectors Apply
+// never sets carries a made-up spec, so netlink's own rendering shows it.
+func ruleText(ru netlink.Rule, s ruleSpec) string {
+	if s.priority < 0 {
+		return strings.TrimPrefix(strings.TrimSpace(ru.String()), "ip rule ")
+	}
+	return s.String()
 }
 
 // ruleSpecOf reads a rule that only selects on source and looks up a table.

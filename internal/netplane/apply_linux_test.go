@@ -158,8 +158,8 @@ func TestApplyConnectivity(t *testing.T) {
 	}
 
 	before := dump(t, prefix)
-	if n, err := apply(ctx, topo); err != nil || n != 0 {
-		t.Fatalf("second apply: %d changes, err %v", n, err)
+	if lines, err := apply(ctx, topo); err != nil || len(lines) != 0 {
+		t.Fatalf("second apply: changes %q, err %v", lines, err)
 	}
 	if after := dump(t, prefix); after != before {
 		t.Fatalf("second apply changed the kernel:\n--- before\n%s\n--- after\n%s", before, after)
@@ -181,8 +181,8 @@ func TestApplyConnectivity(t *testing.T) {
 	if err := os.WriteFile(netnsDir+"/"+prefix+"-rdeadbf", nil, 0o444); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := apply(ctx, topo); err != nil || n == 0 {
-		t.Fatalf("apply after drift: %d changes, err %v", n, err)
+	if lines, err := apply(ctx, topo); err != nil || len(lines) == 0 {
+		t.Fatalf("apply after drift: changes %q, err %v", lines, err)
 	}
 	if after := dump(t, prefix); after != before {
 		t.Fatalf("apply did not repair drift:\n--- want\n%s\n--- got\n%s", before, after)

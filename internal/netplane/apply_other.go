@@ -17,3 +17,9 @@ func Teardown(prefix string) error { return errNotLinux }
 
 // RemoveEnvironments needs Linux network namespaces; elsewhere it always fails.
 func RemoveEnvironments(prefix string) error { return errNotLinux }
+
+// ApplyReport needs Linux network namespaces; elsewhere it always fails.
+func ApplyReport(ctx context.Context, t Topology) ([]string, error) { return nil, errNotLinux }
+
+// RemoveEnvironmentsReport needs Linux network namespaces; elsewhere it always fails.
+func RemoveEnvironmentsReport(prefix string) ([]string, error) { return nil, errNotLinux }

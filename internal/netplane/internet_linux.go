@@ -52,7 +52,7 @@ func (r *reconciler) reconcileEdges(p *plan) error {
 		for _, l := range p.internet.links {
 			keep[l.a.name] = true
 		}
-		if err := Do(p.internet.ns, func() error {
+		if err := r.in(p.internet.ns, func() error {
 			links, err := retryDump(netlink.LinkList)
 			if err != nil {
 				return err
@@ -64,7 +64,7 @@ func (r *reconciler) reconcileEdges(p *plan) error {
 				if err := netlink.LinkDel(l); err != nil && !errors.Is(err, unix.ENODEV) {
 					return fmt.Errorf("delete link %s: %w", l.Attrs().Name, err)
 				}
-				r.changes++
+				r.note("deleted stray link %s%s", l.Attrs().Name, r.where())
 			}
 			return nil
 		}); err != nil {
@@ -88,7 +88,7 @@ func (r *reconciler) reconcileEdges(p *plan) error {
 // service addresses and a route to every public address, and the Lambda
 // network its default route; it runs once the links exist.
 func (r *reconciler) reconcileInternetRoutes(ip *internetPlan) error {
-	if err := Do(ip.ns, func() error {
+	if err := r.in(ip.ns, func() error {
 		lo, err := netlink.LinkByName("lo")
 		if err != nil {
 			return err
@@ -105,7 +105,7 @@ func (r *reconciler) reconcileInternetRoutes(ip *internetPlan) error {
 	}); err != nil {
 		return fmt.Errorf("netplane: internet: %w", err)
 	}
-	if err := Do(ip.lambda, func() error { return r.reconcileRoutes(ip.lambdaRoutes) }); err != nil {
+	if err := r.in(ip.lambda, func() error { return r.reconcileRoutes(ip.lambdaRoutes) }); err != nil {
 		return fmt.Errorf("netplane: Lambda network: %w", err)
 	}
 	return nil
@@ -123,7 +123,7 @@ func (r *reconciler) ensureAddr(link netlink.Link, a netip.Prefix) error {
 			return nil
 		}
 	}
-	r.changes++
+	r.note("added address %s to %s%s", a, r.name(link.Attrs().Name), r.where())
 	return netlink.AddrAdd(link, &netlink.Addr{IPNet: prefixNet(a)})
 }
 
@@ -143,7 +143,7 @@ func (r *reconciler) ensureLocalRoute(lo netlink.Link, p netip.Prefix) error {
 			return nil
 		}
 	}
-	r.changes++
+	r.note("added local route %s dev %s%s", p, lo.Attrs().Name, r.where())
 	return netlink.RouteReplace(&netlink.Route{
 		Table: unix.RT_TABLE_LOCAL, Type: unix.RTN_LOCAL, Dst: prefixNet(p),
 		LinkIndex: lo.Attrs().Index, Scope: netlink.SCOPE_HOST, Protocol: unix.RTPROT_STATIC,
@@ -162,6 +162,10 @@ func (r *reconciler) reconcileP2P(l p2pLink) error {
 		return err
 	}
 	if !(xa && xb && ea.peerIndex == eb.index && eb.peerIndex == ea.index && ea.index != 0) {
+		verb := "created"
+		if xa || xb {
+			verb = "recreated"
+		}
 		for _, e := range []p2pEnd{l.a, l.b} {
 			if err := Do(e.ns, func() error { return delLinkByName(e.name) }); err != nil {
 				return err
@@ -181,10 +185,10 @@ func (r *reconciler) reconcileP2P(l p2pLink) error {
 		}); err != nil {
 			return fmt.Errorf("create veth %s/%s: %w", l.a.name, l.b.name, err)
 		}
-		r.changes++
+		r.note("%s veth %s/%s of %s (%s to %s)", verb, l.a.name, l.b.name, l.id, r.name(l.a.ns), r.name(l.b.ns))
 	}
 	for _, e := range []p2pEnd{l.a, l.b} {
-		if err := Do(e.ns, func() error {
+		if err := r.in(e.ns, func() error {
 			link, err := netlink.LinkByName(e.name)
 			if err != nil {
 				return err
@@ -212,7 +216,7 @@ func (r *reconciler) reconcileP2P(l p2pLink) error {
 // interface sends forwarded packets back out the way they came, so ICMP
 // redirects (which would tell instances to bypass it) are off.
 func (r *reconciler) configureNATGateway(prefix string, l linkPlan) error {
-	if err := Do(l.peerNS, func() error {
+	if err := r.in(l.peerNS, func() error {
 		for _, kv := range [][2]string{
 			{"net.ipv4.conf.all.send_redirects", "0"},
 			{"net.ipv4.conf." + l.peer + ".send_redirects", "0"},
@@ -263,14 +267,14 @@ func (r *reconciler) setLoopbackAddrs(lo netlink.Link, want []netip.Prefix) erro
 		if err := netlink.AddrDel(lo, &a); err != nil {
 			return fmt.Errorf("delete address %s: %w", p, err)
 		}
-		r.changes++
+		r.note("deleted address %s from lo%s", p, r.where())
 	}
 	for _, p := range want {
 		if !have[p] {
 			if err := netlink.AddrAdd(lo, &netlink.Addr{IPNet: prefixNet(p)}); err != nil {
 				return fmt.Errorf("add address %s: %w", p, err)
 			}
-			r.changes++
+			r.note("added address %s to lo%s", p, r.where())
 		}
 	}
 	return nil

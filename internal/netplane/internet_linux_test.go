@@ -158,8 +158,8 @@ func TestApplyInternetNATAndPeering(t *testing.T) {
 	}
 
 	// Converged: a second Apply changes nothing.
-	if n, err := apply(ctx, internetTopology(prefix, true, true)); err != nil || n != 0 {
-		t.Errorf("second apply: %d changes, %v", n, err)
+	if lines, err := apply(ctx, internetTopology(prefix, true, true)); err != nil || len(lines) != 0 {
+		t.Errorf("second apply: changes %q, %v", lines, err)
 	}
 	// Dropping the internet removes its namespace and the gateway link.
 	top := internetTopology(prefix, true, true)
