@@ -28,6 +28,7 @@ type index struct {
 	nats      map[string]*ec2.NatGateway
 	igws      map[string]*ec2.InternetGateway
 	peerings  map[string]*ec2.Peering
+	endpoints map[string]*ec2.Endpoint
 	members   map[string][]netip.Prefix // sg id → /32 of every interface in the group
 	subnetRTB map[string]string         // subnet id → explicitly associated route table
 	mainRTB   map[string]string         // vpc id → route table with the main association
@@ -41,6 +42,7 @@ func newIndex(s ec2.Snapshot) *index {
 		nats:      map[string]*ec2.NatGateway{},
 		igws:      map[string]*ec2.InternetGateway{},
 		peerings:  map[string]*ec2.Peering{},
+		endpoints: map[string]*ec2.Endpoint{},
 		members:   map[string][]netip.Prefix{},
 		subnetRTB: map[string]string{},
 		mainRTB:   map[string]string{},
@@ -68,6 +70,9 @@ func newIndex(s ec2.Snapshot) *index {
 	for _, p := range s.Peerings {
 		x.peerings[p.ID] = p
 	}
+	for _, e := range s.Endpoints {
+		x.endpoints[e.ID] = e
+	}
 	for _, rt := range s.RouteTables {
 		for _, a := range rt.Associations {
 			switch {
@@ -88,9 +93,8 @@ func newIndex(s ec2.Snapshot) *index {
 
 // Topology translates the EC2 state into the network netplane realizes.
 // It is pure: the same snapshot always gives the same (sorted) Topology.
-// Things the data plane cannot realize yet (IPv6 routes, prefix-list
-// routes of gateway endpoints) are left out rather than failing the whole
-// topology.
+// Things the data plane cannot realize (IPv6) are left out rather than
+// failing the whole topology.
 func Topology(prefix string, s ec2.Snapshot) netplane.Topology {
 	x := newIndex(s)
 	t := netplane.Topology{Prefix: prefix, Internet: true}
@@ -197,9 +201,18 @@ func (x *index) routeTable(v *ec2.Vpc, rt *ec2.RouteTable, cidrs []netip.Prefix,
 	out := netplane.RouteTable{ID: rt.ID}
 	seen := map[netip.Prefix]bool{}
 	for _, r := range rt.Routes {
+		if r.DestinationPrefixListID != "" {
+			for _, dst := range x.endpointRoute(v, r) {
+				if !seen[dst] {
+					seen[dst] = true
+					out.Routes = append(out.Routes, netplane.Route{Dst: dst, Target: netplane.TargetEndpoint, Via: cmp.Or(r.VpcEndpointID, r.GatewayID)})
+				}
+			}
+			continue
+		}
 		dst, err := netip.ParsePrefix(r.Destination)
 		if err != nil || !dst.Addr().Is4() {
-			continue // prefix-list routes and IPv6 are not realized yet
+			continue // IPv6 is not realized
 		}
 		dst = dst.Masked()
 		if seen[dst] || slices.Contains(cidrs, dst) {
@@ -214,6 +227,22 @@ func (x *index) routeTable(v *ec2.Vpc, rt *ec2.RouteTable, cidrs []netip.Prefix,
 	}
 	slices.SortFunc(out.Routes, func(a, b netplane.Route) int { return comparePrefix(a.Dst, b.Dst) })
 	return out
+}
+
+// endpointRoute is the ranges of a gateway endpoint's prefix-list route,
+// while the endpoint is available; none otherwise (AWS removes the routes
+// of an endpoint being deleted).
+func (x *index) endpointRoute(v *ec2.Vpc, r ec2.Route) []netip.Prefix {
+	ep, ok := x.endpoints[cmp.Or(r.VpcEndpointID, r.GatewayID)]
+	if !ok || ep.VpcID != v.ID || ep.Type != "Gateway" || ep.State != "available" {
+		return nil
+	}
+	for _, pl := range ec2.GatewayPrefixLists(v.Region) {
+		if pl.ID == r.DestinationPrefixListID {
+			return pl.CIDRs
+		}
+	}
+	return nil
 }
 
 // target resolves where a route sends traffic now; ok is false for routes

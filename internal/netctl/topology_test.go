@@ -338,3 +338,45 @@ func shuffle[T any](r *rand.Rand, s *[]T) {
 	r.Shuffle(len(c), func(i, j int) { c[i], c[j] = c[j], c[i] })
 	*s = c
 }
+
+func TestGatewayEndpointRoutes(t *testing.T) {
+	e := newEnv(t)
+	vpc := e.vpc("10.0.0.0/16")
+	e.subnet(vpc, "10.0.1.0/24")
+	rtb := mainTable(e, vpc)
+	ep := must(e.ec2.CreateVpcEndpoint(ctx, &sdk.CreateVpcEndpointInput{VpcId: aws.String(vpc), VpcEndpointType: types.VpcEndpointTypeGateway,
+		ServiceName: aws.String("com.amazonaws.us-east-1.s3"), RouteTableIds: []string{rtb}})).VpcEndpoint
+	id := aws.ToString(ep.VpcEndpointId)
+	var s3 []netip.Prefix
+	for _, pl := range ec2.GatewayPrefixLists("us-east-1") {
+		if pl.Service == "s3" {
+			s3 = pl.CIDRs
+		}
+	}
+	e.snapshotUntil(func(s ec2.Snapshot) bool {
+		for _, r := range routeTableOf(netctl.Topology("lpt", s), vpc, rtb) {
+			if r.Target == netplane.TargetEndpoint && r.Via == id && r.Dst == s3[0] {
+				return true
+			}
+		}
+		return false
+	})
+	must(e.ec2.DeleteVpcEndpoints(ctx, &sdk.DeleteVpcEndpointsInput{VpcEndpointIds: []string{id}}))
+	e.snapshotUntil(func(s ec2.Snapshot) bool {
+		return !slices.ContainsFunc(routeTableOf(netctl.Topology("lpt", s), vpc, rtb), func(r netplane.Route) bool { return r.Target == netplane.TargetEndpoint })
+	})
+}
+
+func routeTableOf(t netplane.Topology, vpc, rtb string) []netplane.Route {
+	for _, v := range t.VPCs {
+		if v.ID != vpc {
+			continue
+		}
+		for _, rt := range v.RouteTables {
+			if rt.ID == rtb {
+				return rt.Routes
+			}
+		}
+	}
+	return nil
+}

@@ -177,8 +177,8 @@ func (r *reconciler) run(p *plan, t Topology) error {
 			v.Gateway = ""
 		}
 		vp := p.vpcs[i]
-		script := CompileFirewall(t.Prefix, v, func(eniID string) string { return routerLinkName(t.Prefix, eniID) },
-			peeringEnds(vp, t.Prefix, v.ID)...)
+		script := compileFirewall(t.Prefix, v, func(eniID string) string { return routerLinkName(t.Prefix, eniID) },
+			peeringEnds(vp, t.Prefix, v.ID), vp.endpoint)
 		if err := ApplyFirewall(vp.ns, script); err != nil {
 			return fmt.Errorf("netplane: VPC %s: firewall: %w", v.ID, err)
 		}

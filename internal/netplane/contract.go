@@ -83,6 +83,9 @@ const (
 	TargetGateway
 	// TargetPeering sends over a peering link.
 	TargetPeering
+	// TargetEndpoint sends to an AWS service through a gateway endpoint
+	// (Via is its vpce-...): privately, without internet gateway or NAT.
+	TargetEndpoint
 )
 
 // Route is one route of a route table.

@@ -97,8 +97,9 @@ type vpcPlan struct {
 	routes []routeSpec
 	// edges are the router's ends of its internet gateway and peering
 	// links, which the router namespace keeps besides the ENIs' links.
-	edges []string
-	dns   []netip.Prefix // on the router's loopback
+	edges    []string
+	dns      []netip.Prefix // on the router's loopback
+	endpoint netip.Addr     // gateway endpoint traffic leaves as this
 }
 
 // plan is the kernel state a Topology stands for.
@@ -134,6 +135,8 @@ func (p *plan) wantedNS() map[string]bool {
 type edgesOf struct {
 	gateway  bool // the VPC's internet gateway has a link
 	peerings map[string]p2pLink
+	// endpoint is the VPC's gateway endpoint address (invalid: no link).
+	endpoint netip.Addr
 }
 
 // buildPlan validates t and derives its kernel state. It touches nothing.
@@ -160,8 +163,12 @@ func buildPlan(t Topology) (*plan, error) {
 	linkNames := map[string]string{}
 	defaulted := map[string]bool{}
 	workload := map[string]bool{}
+	var endpoints map[string]netip.Addr
+	if t.Internet {
+		endpoints = endpointAddrs(t)
+	}
 	for _, v := range t.VPCs {
-		vp, err := planVPC(t.Prefix, v, edgesOf{gateway: t.Internet && v.Gateway != "", peerings: peerings})
+		vp, err := planVPC(t.Prefix, v, edgesOf{gateway: t.Internet && v.Gateway != "", peerings: peerings, endpoint: endpoints[v.ID]})
 		if err != nil {
 			return nil, err
 		}
@@ -315,6 +322,14 @@ func planVPC(prefix string, v VPC, edges edgesOf) (vpcPlan, error) {
 				vp.routes = append(vp.routes, routeSpec{
 					table: table, dst: dst, kind: routeUnicast, dev: gatewayLinkName(prefix, v.ID), gw: inetSideAddr,
 				})
+			case TargetEndpoint:
+				if !edges.endpoint.IsValid() {
+					vp.routes = append(vp.routes, routeSpec{table: table, dst: dst, kind: routeBlackhole})
+					continue
+				}
+				vp.routes = append(vp.routes, routeSpec{
+					table: table, dst: dst, kind: routeUnicast, dev: endpointLinkName(prefix, v.ID), gw: endpointInetAddr,
+				})
 			case TargetPeering:
 				l, ok := edges.peerings[r.Via]
 				if !ok || (l.a.ns != vp.ns && l.b.ns != vp.ns) {
@@ -345,6 +360,12 @@ func planVPC(prefix string, v VPC, edges edgesOf) (vpcPlan, error) {
 				return vp, fmt.Errorf("netplane: VPC %s: public address %s maps to %s, which no ENI of the VPC holds", v.ID, p.Public, p.Private)
 			}
 		}
+	}
+	if edges.endpoint.IsValid() {
+		link := endpointLinkName(prefix, v.ID)
+		vp.edges = append(vp.edges, link)
+		vp.endpoint = edges.endpoint
+		vp.routes = append(vp.routes, routeSpec{table: mainTable, dst: host(endpointInetAddr), kind: routeUnicast, dev: link})
 	}
 	for _, l := range edges.peerings {
 		if l.a.ns == vp.ns || l.b.ns == vp.ns {

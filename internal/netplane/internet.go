@@ -41,7 +41,21 @@ const LambdaNetworkID = "lambda-network"
 var (
 	inetSideAddr   = netip.MustParseAddr("169.254.200.1")
 	uplinkSideAddr = netip.MustParseAddr("169.254.200.2")
+	// endpointInetAddr is the internet side of gateway endpoint links,
+	// apart from inetSideAddr so that a router with both links has a
+	// distinct route to each.
+	endpointInetAddr = netip.MustParseAddr("169.254.200.5")
 )
+
+// ServicePrefixes are the AWS service ranges that gateway endpoints reach
+// (the S3 and DynamoDB prefix lists): local to the internet namespace, like
+// InternetHosts, so the services' stand-ins can listen there.
+var ServicePrefixes = []netip.Prefix{netip.MustParsePrefix("203.0.113.0/26"), netip.MustParsePrefix("203.0.113.64/26")}
+
+// endpointBlock holds the address each VPC's gateway endpoint traffic is
+// translated to: the internet side cannot route back to VPC addresses,
+// which may overlap between VPCs. One /32 per VPC, chosen from its id.
+var endpointBlock = netip.MustParsePrefix("169.254.224.0/20")
 
 // peeringBlock holds one /30 per peering link; it stays clear of the
 // environment links (169.254.0.0/17), the resolver and metadata
@@ -53,6 +67,9 @@ const (
 	kindGatewayEnd  = 'g' // router side of an internet gateway link
 	kindUplinkEnd   = 'u' // internet side of an internet gateway or Lambda network link
 	kindPeeringEnd  = 'p' // one VPC's end of a peering link
+	// Gateway endpoint links: upper case, clear of every lower-case kind.
+	kindEndpointEnd = 'E' // router side of a gateway endpoint link
+	kindServiceEnd  = 'S' // internet side of it
 	internetNSLabel = "internet"
 )
 
@@ -62,6 +79,49 @@ func InternetNetns(prefix string) string { return objectName(prefix, kindInterne
 func gatewayLinkName(prefix, vpcID string) string { return objectName(prefix, kindGatewayEnd, vpcID) }
 
 func uplinkName(prefix, id string) string { return objectName(prefix, kindUplinkEnd, id) }
+
+func endpointLinkName(prefix, vpcID string) string { return objectName(prefix, kindEndpointEnd, vpcID) }
+
+func serviceLinkName(prefix, vpcID string) string { return objectName(prefix, kindServiceEnd, vpcID) }
+
+// hasEndpointRoutes reports whether a route of v goes to a gateway endpoint.
+func hasEndpointRoutes(v VPC) bool {
+	for _, rt := range v.RouteTables {
+		for _, r := range rt.Routes {
+			if r.Target == TargetEndpoint {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// endpointAddrs gives each VPC with gateway endpoint routes its address
+// from endpointBlock (the next free one on collision, in id order).
+func endpointAddrs(t Topology) map[string]netip.Addr {
+	var ids []string
+	for _, v := range t.VPCs {
+		if hasEndpointRoutes(v) {
+			ids = append(ids, v.ID)
+		}
+	}
+	slices.Sort(ids)
+	out := map[string]netip.Addr{}
+	used := map[uint32]bool{}
+	const slots = 1 << (32 - 20)
+	for _, id := range ids {
+		sum := sha256.Sum256([]byte("endpoint/" + id))
+		n := binary.BigEndian.Uint32(sum[:4]) % slots
+		for used[n] || n == 0 || n == slots-1 {
+			n = (n + 1) % slots
+		}
+		used[n] = true
+		b := endpointBlock.Addr().As4()
+		binary.BigEndian.PutUint32(b[:], binary.BigEndian.Uint32(b[:])+n)
+		out[id] = netip.AddrFrom4(b)
+	}
+	return out
+}
 
 func peeringLinkName(prefix, pcxID, vpcID string) string {
 	return objectName(prefix, kindPeeringEnd, pcxID+"/"+vpcID)
@@ -123,6 +183,16 @@ func planInternet(t Topology) (*internetPlan, error) {
 		table: mainTable, dst: netip.PrefixFrom(netip.IPv4Unspecified(), 0), kind: routeUnicast,
 		dev: workloadLinkName(t.Prefix, LambdaNetworkID), gw: inetSideAddr,
 	})
+	for id, addr := range endpointAddrs(t) {
+		end := serviceLinkName(t.Prefix, id)
+		ip.links = append(ip.links, p2pLink{
+			id: "gateway endpoints of " + id,
+			a:  p2pEnd{ns: ip.ns, name: end, addr: host(endpointInetAddr)},
+			b:  p2pEnd{ns: RouterNetns(t.Prefix, id), name: endpointLinkName(t.Prefix, id), addr: host(addr)},
+		})
+		ip.routes = append(ip.routes, routeSpec{table: mainTable, dst: host(addr), kind: routeUnicast, dev: end})
+	}
+	slices.SortFunc(ip.links, func(a, b p2pLink) int { return strings.Compare(a.a.name, b.a.name) })
 	for _, v := range t.VPCs {
 		if v.Gateway == "" {
 			continue

@@ -98,8 +98,10 @@ func (r *reconciler) reconcileInternetRoutes(ip *internetPlan) error {
 				return err
 			}
 		}
-		if err := r.ensureLocalRoute(lo, InternetHosts); err != nil {
-			return err
+		for _, p := range append([]netip.Prefix{InternetHosts}, ServicePrefixes...) {
+			if err := r.ensureLocalRoute(lo, p); err != nil {
+				return err
+			}
 		}
 		return r.reconcileRoutes(ip.routes)
 	}); err != nil {
@@ -237,10 +239,10 @@ func (r *reconciler) configureNATGateway(prefix string, l linkPlan) error {
 // peeringEnds lists a VPC's peering link ends for CompileFirewall (the
 // gateway link it derives itself).
 func peeringEnds(vp vpcPlan, prefix, vpcID string) []string {
-	igw := gatewayLinkName(prefix, vpcID)
+	igw, endpoint := gatewayLinkName(prefix, vpcID), endpointLinkName(prefix, vpcID)
 	var out []string
 	for _, e := range vp.edges {
-		if e != igw {
+		if e != igw && e != endpoint {
 			out = append(out, e)
 		}
 	}

@@ -207,3 +207,46 @@ func TestLambdaNetwork(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A gateway endpoint's routes reach the service's range privately: a
+// private subnet without NAT gets to it, seen from its VPC's endpoint
+// address, and nothing else on the internet.
+func TestGatewayEndpoint(t *testing.T) {
+	requireRoot(t)
+	prefix := testPrefix(t)
+	topo := internetTopology(prefix, false, false)
+	if err := Apply(context.Background(), topo); err != nil {
+		t.Fatal(err)
+	}
+	app := ENINetns(prefix, "eni-app")
+	service := acceptIn(t, InternetNetns(prefix), "203.0.113.10:443")
+	listenIn(t, InternetNetns(prefix), "192.0.2.10:443")
+	if err := dialFrom(app, "203.0.113.10:443", 300*time.Millisecond); !isTimeout(err) {
+		t.Fatalf("service range without the endpoint's route: want a timeout, got %v", err)
+	}
+	topo.VPCs[0].RouteTables[1].Routes = append(topo.VPCs[0].RouteTables[1].Routes,
+		Route{Dst: ServicePrefixes[0], Target: TargetEndpoint, Via: "vpce-s3"})
+	if err := Apply(context.Background(), topo); err != nil {
+		t.Fatal(err)
+	}
+	if err := dialFrom(app, "203.0.113.10:443", time.Second); err != nil {
+		t.Fatalf("through the gateway endpoint: %v", err)
+	}
+	if p := <-service; !endpointBlock.Contains(p.Addr()) {
+		t.Errorf("the service saw %v, want the VPC's endpoint address in %s", p, endpointBlock)
+	}
+	if err := dialFrom(app, "192.0.2.10:443", 300*time.Millisecond); !isTimeout(err) {
+		t.Errorf("the rest of the internet through the endpoint: want a timeout, got %v", err)
+	}
+	if lines, err := apply(context.Background(), topo); err != nil || len(lines) != 0 {
+		t.Errorf("second apply: %v, %v", lines, err)
+	}
+	// The route gone, the link goes with it.
+	topo.VPCs[0].RouteTables[1].Routes = nil
+	if err := Apply(context.Background(), topo); err != nil {
+		t.Fatal(err)
+	}
+	if out := ipIn(t, RouterNetns(prefix, "vpc-main"), "-o", "link"); strings.Contains(out, endpointLinkName(prefix, "vpc-main")) {
+		t.Errorf("endpoint link left: %s", out)
+	}
+}

@@ -48,6 +48,13 @@ func FirewallTable(prefix string) string {
 // vpc.Gateway means the router has its internet gateway link, and
 // peeringLinks are its ends of peering links.
 func CompileFirewall(prefix string, vpc VPC, vethOf func(eniID string) string, peeringLinks ...string) string {
+	return compileFirewall(prefix, vpc, vethOf, peeringLinks, netip.Addr{})
+}
+
+// compileFirewall is CompileFirewall with the VPC's gateway endpoint link,
+// when endpoint (the address its traffic leaves as) is valid: the services
+// see that address and answer; nothing opens a connection the other way.
+func compileFirewall(prefix string, vpc VPC, vethOf func(eniID string) string, peeringLinks []string, endpoint netip.Addr) string {
 	var b strings.Builder
 	table := FirewallTable(prefix)
 	// Declaring before deleting makes the delete succeed when the table does
@@ -82,6 +89,15 @@ func CompileFirewall(prefix string, vpc VPC, vethOf func(eniID string) string, p
 
 	var forward []string
 	edges := slices.Clone(peeringLinks)
+	if endpoint.IsValid() {
+		link := endpointLinkName(prefix, vpc.ID)
+		edges = append(edges, link)
+		forward = append(forward, fmt.Sprintf("iifname %q ct state new drop", link))
+		b.WriteString(chain("endpoint_snat", []string{
+			"type nat hook postrouting priority srcnat; policy accept;",
+			fmt.Sprintf("oifname %q snat ip to %s", link, endpoint),
+		}))
+	}
 	igw := ""
 	if vpc.Gateway != "" {
 		igw = gatewayLinkName(prefix, vpc.ID)

@@ -274,9 +274,18 @@ func TestConnectivityMatrix(t *testing.T) {
 	expect(t, "function without VpcConfig: the public API endpoint", func() string { return noVPC(api, 80) }, "connected")
 	expect(t, "private subnet without NAT: the public API endpoint", func() string { return private(api, 80) }, "timeout")
 
+	// A gateway endpoint reaches its service's range (S3's prefix list) privately.
+	listenOnInternet(t, m.prefix, "203.0.113.10:443")
+	expect(t, "private subnet, S3's range without a gateway endpoint", func() string { return private("203.0.113.10", 443) }, "timeout")
+	_, err := m.ec2.CreateVpcEndpoint(ctx, &ec2.CreateVpcEndpointInput{VpcId: aws.String(m.vpcA), VpcEndpointType: ec2types.VpcEndpointTypeGateway,
+		ServiceName: aws.String("com.amazonaws.us-east-1.s3"), RouteTableIds: []string{m.privateRTB}})
+	m.must(err)
+	expect(t, "private subnet, S3's range through a gateway endpoint", func() string { return private("203.0.113.10", 443) }, "connected")
+	expect(t, "private subnet with only a gateway endpoint: no internet", func() string { return private(internetHost, 80) }, "timeout")
+
 	// With a route to the NAT gateway the private subnet has internet, from the NAT's Elastic IP.
 	waitNAT(t, m.ec2, m.nat, ec2types.NatGatewayStateAvailable)
-	_, err := m.ec2.CreateRoute(ctx, &ec2.CreateRouteInput{RouteTableId: aws.String(m.privateRTB), DestinationCidrBlock: aws.String("0.0.0.0/0"), NatGatewayId: aws.String(m.nat)})
+	_, err = m.ec2.CreateRoute(ctx, &ec2.CreateRouteInput{RouteTableId: aws.String(m.privateRTB), DestinationCidrBlock: aws.String("0.0.0.0/0"), NatGatewayId: aws.String(m.nat)})
 	m.must(err)
 	expect(t, "private subnet with a NAT gateway: internet", func() string { return private(internetHost, 80) }, "connected")
 	if got := lastPeer(m.internet); got != m.natEIP {
