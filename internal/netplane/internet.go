@@ -63,10 +63,10 @@ var endpointBlock = netip.MustParsePrefix("169.254.224.0/20")
 var peeringBlock = netip.MustParsePrefix("169.254.208.0/20")
 
 const (
-	kindInternetNS  = 'i' // the internet namespace
-	kindGatewayEnd  = 'g' // router side of an internet gateway link
-	kindUplinkEnd   = 'u' // internet side of an internet gateway or Lambda network link
-	kindPeeringEnd  = 'p' // one VPC's end of a peering link
+	kindInternetNS = 'i' // the internet namespace
+	kindGatewayEnd = 'g' // router side of an internet gateway link
+	kindUplinkEnd  = 'u' // internet side of an internet gateway or Lambda network link
+	kindPeeringEnd = 'p' // one VPC's end of a peering link
 	// Gateway endpoint links: upper case, clear of every lower-case kind.
 	kindEndpointEnd = 'E' // router side of a gateway endpoint link
 	kindServiceEnd  = 'S' // internet side of it
