@@ -295,7 +295,7 @@ func serve(args []string) error {
 		// nothing down.
 		prefix := netPrefix
 		// Instances' UserData runs as processes on their interfaces.
-		insts := netctl.NewInstances(prefix, vpcs, log)
+		insts := netctl.NewInstances(prefix, vpcs, log).WithStateDir(filepath.Join(absDataDir, "instances"))
 		defer insts.Close()
 		nets := netctl.New(prefix, vpcs, log).WithInstances(insts)
 		nets.ServeAPI(ln.Addr().String())

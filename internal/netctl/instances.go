@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/lambdaplane/lambdaplane/internal/ec2"
 	"github.com/lambdaplane/lambdaplane/internal/netplane"
+	"github.com/lambdaplane/lambdaplane/internal/vpcdns"
 )
 
 const (
@@ -41,12 +43,13 @@ const (
 //
 // Boots are remembered in memory only. After a server restart every
 // running instance boots again; processes a previous server started are
-// not adopted (the server does not know them any more), so a crash leaves
-// them running alongside the new ones until the host kills them.
+// not adopted but stopped first, as a host's crash would have stopped them.
 type Instances struct {
 	prefix string
 	svc    *ec2.Service
 	log    *slog.Logger
+
+	stateDir string
 
 	mu     sync.Mutex
 	booted map[string]*instanceProc // instance id → this boot's process (nil: none was started)
@@ -87,6 +90,11 @@ type launch struct {
 	netns      string
 	argv       []string
 	script     []byte
+	// hostname and resolvConf are the instance's own, as a VPC's DHCP
+	// options give them: its private DNS name and the VPC's resolver
+	// ("" for a VPC whose DNS support is off).
+	hostname   string
+	resolvConf string
 }
 
 // planInstances decides, from the EC2 state and the instances booted so
@@ -100,6 +108,14 @@ func planInstances(prefix string, s ec2.Snapshot, booted map[string]bool, nsExis
 		if a := e.Attachment; a != nil && a.InstanceID != "" && a.DeviceIndex == 0 {
 			primary[a.InstanceID] = e.ID
 		}
+	}
+	vpcs := map[string]*ec2.Vpc{}
+	for _, v := range s.Vpcs {
+		vpcs[v.ID] = v
+	}
+	addr := map[string]string{}
+	for _, e := range s.NetworkInterfaces {
+		addr[e.ID] = e.PrivateIP
 	}
 	alive := map[string]bool{}
 	for _, i := range s.Instances {
@@ -123,7 +139,16 @@ func planInstances(prefix string, s ec2.Snapshot, booted map[string]bool, nsExis
 		if err != nil {
 			continue
 		}
-		start = append(start, launch{instanceID: i.ID, netns: ns, argv: interpreter(script), script: script})
+		l := launch{instanceID: i.ID, netns: ns, argv: interpreter(script), script: script}
+		if ip, err := netip.ParseAddr(addr[eni]); err == nil {
+			l.hostname = vpcdns.PrivateHostname(i.Region, ip)
+		}
+		if v := vpcs[i.VpcID]; v != nil {
+			if rs := resolverAddrs(v); len(rs) > 0 {
+				l.resolvConf = "search " + searchDomain(i.Region) + "\nnameserver " + rs[0].String() + "\n"
+			}
+		}
+		start = append(start, l)
 	}
 	for id := range booted {
 		if !alive[id] {
@@ -131,6 +156,14 @@ func planInstances(prefix string, s ec2.Snapshot, booted map[string]bool, nsExis
 		}
 	}
 	return start, stop
+}
+
+// searchDomain is the domain a VPC's default DHCP options give.
+func searchDomain(region string) string {
+	if region == "us-east-1" {
+		return "ec2.internal"
+	}
+	return region + ".compute.internal"
 }
 
 // interpreter is the command that runs script from scriptPath: the #!
@@ -171,7 +204,13 @@ func (m *Instances) Reconcile(s ec2.Snapshot) {
 		delete(m.booted, id)
 	}
 	for _, l := range start {
-		p, err := spawn(l.netns, l.argv, l.script)
+		// Whatever runs in the namespace of an instance that is not booted
+		// here was started by a previous run of the server (killed before
+		// it could stop it): the instance boots afresh, alone.
+		if n := killStale(l.netns); n > 0 {
+			m.log.Info("netctl: stopped processes a previous run left in an instance", "instance", l.instanceID, "processes", n)
+		}
+		p, err := spawn(l.netns, m.withIdentity(l))
 		if err != nil {
 			// Not recorded as booted: the next reconcile tries again.
 			m.log.Error("netctl: starting user data failed", "instance", l.instanceID, "err", err)
@@ -186,6 +225,34 @@ func (m *Instances) Reconcile(s ec2.Snapshot) {
 			m.stream(l.instanceID, p.out)
 		}()
 	}
+}
+
+// WithStateDir keeps the files that give instances their resolver (one
+// directory per instance) under dir; without it instances use the host's.
+func (m *Instances) WithStateDir(dir string) *Instances {
+	m.stateDir = dir
+	return m
+}
+
+// withIdentity is l's command, given its hostname and resolv.conf when a
+// state directory can hold the latter.
+func (m *Instances) withIdentity(l launch) spawnSpec {
+	sp := spawnSpec{argv: l.argv, script: l.script, hostname: l.hostname}
+	if m.stateDir == "" || l.resolvConf == "" {
+		return sp
+	}
+	dir := filepath.Join(m.stateDir, l.instanceID)
+	path := filepath.Join(dir, "resolv.conf")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		m.log.Warn("netctl: instance resolv.conf", "instance", l.instanceID, "err", err)
+		return sp
+	}
+	if err := os.WriteFile(path, []byte(l.resolvConf), 0o644); err != nil {
+		m.log.Warn("netctl: instance resolv.conf", "instance", l.instanceID, "err", err)
+		return sp
+	}
+	sp.resolvConf = path
+	return sp
 }
 
 // Close kills every process the supervisor started and waits for them.

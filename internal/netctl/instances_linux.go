@@ -25,10 +25,24 @@ func nsOf(path string) (nsID, error) {
 	return nsID{dev: st.Dev, ino: st.Ino}, nil
 }
 
-// spawn starts argv inside the named namespace, in a process group of its
-// own, with script readable at scriptPath and its stdout and stderr going
-// to p.out.
-func spawn(netns string, argv []string, script []byte) (*instanceProc, error) {
+// spawnSpec is what an instance's boot runs.
+type spawnSpec struct {
+	argv     []string
+	script   []byte
+	hostname string
+	// resolvConf is a file to bind over /etc/resolv.conf ("" keeps the host's).
+	resolvConf string
+}
+
+// identityWrapper gives the boot its hostname and resolv.conf in the UTS
+// and mount namespaces of its own it is started in, then runs the script.
+const identityWrapper = `mount --bind "$0" /etc/resolv.conf && hostname "$1" && shift && exec "$@"`
+
+// spawn starts the boot inside the named namespace, in a process group of
+// its own, with its script readable at scriptPath and its stdout and
+// stderr going to p.out.
+func spawn(netns string, sp spawnSpec) (*instanceProc, error) {
+	argv, script := sp.argv, sp.script
 	fd, err := unix.MemfdCreate("userdata", unix.MFD_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("netctl: memfd: %w", err)
@@ -44,11 +58,18 @@ func spawn(netns string, argv []string, script []byte) (*instanceProc, error) {
 	}
 	defer w.Close()
 	cmd := exec.Command(argv[0], argv[1:]...)
+	attr := &syscall.SysProcAttr{Setpgid: true}
+	if sp.resolvConf != "" && sp.hostname != "" {
+		// Go makes the new mount namespace's mounts private before the
+		// wrapper binds, so nothing it mounts reaches the host.
+		cmd = exec.Command("/bin/sh", append([]string{"-c", identityWrapper, sp.resolvConf, sp.hostname}, argv...)...)
+		attr.Unshareflags = syscall.CLONE_NEWNS | syscall.CLONE_NEWUTS
+	}
 	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root"}
 	cmd.Dir = "/"
 	cmd.Stdout, cmd.Stderr = w, w
 	cmd.ExtraFiles = []*os.File{scriptFile}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = attr
 	var ns nsID
 	// The child is forked from the thread Do moved into the namespace, so
 	// it is born there.
@@ -123,4 +144,18 @@ func membersOf(ns nsID) []int {
 		}
 	}
 	return pids
+}
+
+// killStale SIGKILLs every process in the named namespace and says how
+// many there were.
+func killStale(netns string) int {
+	ns, err := nsOf("/run/netns/" + netns)
+	if err != nil {
+		return 0
+	}
+	pids := membersOf(ns)
+	for _, pid := range pids {
+		unix.Kill(pid, unix.SIGKILL)
+	}
+	return len(pids)
 }

@@ -18,7 +18,7 @@ import (
 	"github.com/lambdaplane/lambdaplane/internal/netplane"
 )
 
-const webServer = "#!/bin/bash\necho hello from $(hostname -I)\nexec python3 -m http.server 8080 --bind 0.0.0.0\n"
+const webServer = "#!/bin/bash\necho hello from $(hostname -I)\necho name $(hostname)\ngrep nameserver /etc/resolv.conf\nexec python3 -m http.server 8080 --bind 0.0.0.0\n"
 
 func TestInstancesRunUserData(t *testing.T) {
 	requireRoot(t)
@@ -37,7 +37,11 @@ func TestInstancesRunUserData(t *testing.T) {
 	clientNS := netplane.ENINetns(prefix, e.eni(sub, ""))
 
 	log := slog.New(slog.NewTextHandler(testWriter{t}, nil))
-	m := netctl.NewInstances(prefix, e.svc, log)
+	hostResolv, err := os.ReadFile("/etc/resolv.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := netctl.NewInstances(prefix, e.svc, log).WithStateDir(t.TempDir())
 	c := netctl.New(prefix, e.svc, log).WithInstances(m)
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -76,6 +80,15 @@ func TestInstancesRunUserData(t *testing.T) {
 	if len(processesIn(ns)) == 0 {
 		t.Fatal("no process in the instance's namespace")
 	}
+	// Its own name and its VPC's resolver, as DHCP gives them on AWS; the
+	// host's resolv.conf is untouched.
+	wantName := "name ip-" + strings.ReplaceAll(ip, ".", "-") + ".ec2.internal"
+	if c := console(); !strings.Contains(c, wantName) || !strings.Contains(c, "nameserver 10.0.0.2") {
+		t.Errorf("console %q: want %q and the VPC's resolver", c, wantName)
+	}
+	if now, _ := os.ReadFile("/etc/resolv.conf"); string(now) != string(hostResolv) {
+		t.Errorf("the host's /etc/resolv.conf changed: %q", now)
+	}
 
 	must(e.ec2.StopInstances(ctx, &sdk.StopInstancesInput{InstanceIds: []string{id}}))
 	eventually(t, "stopped instance's processes gone", func() bool { return len(processesIn(ns)) == 0 })
@@ -89,6 +102,25 @@ func TestInstancesRunUserData(t *testing.T) {
 	eventually(t, "restarted instance serves again", func() bool {
 		return dialFrom(clientNS, ip+":8080", 200*time.Millisecond) == nil
 	})
+
+	// A supervisor that did not start them (a server restarted after a
+	// crash) stops what is in the namespace and boots the instance afresh.
+	old := processesIn(ns)
+	m2 := netctl.NewInstances(prefix, e.svc, log)
+	t.Cleanup(func() { m2.Close() })
+	m2.Reconcile(e.svc.SettledSnapshot())
+	eventually(t, "re-booted by the new supervisor", func() bool { return strings.Count(console(), hello) == 3 })
+	for _, pid := range old {
+		if syscall.Kill(pid, 0) == nil {
+			if b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat"); !strings.Contains(string(b), ") Z ") {
+				t.Errorf("process %d of the previous boot still runs", pid)
+			}
+		}
+	}
+	eventually(t, "the new boot serves", func() bool {
+		return dialFrom(clientNS, ip+":8080", 200*time.Millisecond) == nil
+	})
+	m2.Close()
 
 	// Closing the supervisor (server shutdown) stops what it started.
 	cancel()

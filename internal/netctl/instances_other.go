@@ -9,7 +9,16 @@ import (
 
 type nsID struct{}
 
-func spawn(netns string, argv []string, script []byte) (*instanceProc, error) {
+type spawnSpec struct {
+	argv       []string
+	script     []byte
+	hostname   string
+	resolvConf string
+}
+
+func killStale(netns string) int { return 0 }
+
+func spawn(netns string, sp spawnSpec) (*instanceProc, error) {
 	return nil, errors.New("netctl: instances run only on Linux")
 }
 
