@@ -689,14 +689,21 @@ func (s *server) cliJSON(t *testing.T, args ...string) map[string]any {
 	return m
 }
 
-// jget follows a dotted path through decoded JSON.
+// jget follows a dotted path through decoded JSON; a number indexes a list.
 func jget(v any, path string) any {
 	for _, k := range strings.Split(path, ".") {
-		m, ok := v.(map[string]any)
-		if !ok {
+		switch c := v.(type) {
+		case map[string]any:
+			v = c[k]
+		case []any:
+			i, err := strconv.Atoi(k)
+			if err != nil || i < 0 || i >= len(c) {
+				return nil
+			}
+			v = c[i]
+		default:
 			return nil
 		}
-		v = m[k]
 	}
 	return v
 }
