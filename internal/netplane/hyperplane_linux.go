@@ -332,16 +332,22 @@ func usedGateways(prefix, except string, used map[netip.Addr]bool) error {
 	if err != nil {
 		return err
 	}
+	envLinks := map[int]bool{}
 	for _, l := range links {
 		name := l.Attrs().Name
-		if name == except || !strings.HasPrefix(name, prefix+"-"+string(kindEnvHost)) {
-			continue
+		if name != except && strings.HasPrefix(name, prefix+"-"+string(kindEnvHost)) {
+			envLinks[l.Attrs().Index] = true
 		}
-		addrs, err := retryDump(func() ([]netlink.Addr, error) { return netlink.AddrList(l, netlink.FAMILY_V4) })
-		if err != nil {
-			return err
-		}
-		for _, a := range addrs {
+	}
+	// One dump of every address (netlink filters per link on our side
+	// anyway), rather than one per link: attaching stays cheap with many
+	// environments behind the ENI.
+	addrs, err := retryDump(func() ([]netlink.Addr, error) { return netlink.AddrList(nil, netlink.FAMILY_V4) })
+	if err != nil {
+		return err
+	}
+	for _, a := range addrs {
+		if envLinks[a.LinkIndex] {
 			used[ipAddr(a.IP)] = true
 		}
 	}
