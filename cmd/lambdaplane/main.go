@@ -79,6 +79,7 @@ type options struct {
 	dataDir             string
 	accounts            accountFlags
 	dataplane           string
+	internet            string
 	sdkDir              string
 	envIdleTimeout      time.Duration
 	asyncRetryBase      time.Duration
@@ -99,6 +100,7 @@ func parseServe(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.dataDir, "data-dir", defaultDataDir(), "where state, deployment packages and environments live")
 	fs.Var(&o.accounts, "account", "extra account as `ID:ACCESS_KEY:SECRET` (repeatable); account 123456789012 with key test/test always exists")
 	fs.StringVar(&o.dataplane, "dataplane", "auto", "auto, linux (namespaces and cgroups; needs root) or none (plain processes, no isolation)")
+	fs.StringVar(&o.internet, "internet", "simulated", "simulated (nothing leaves the machine) or host (the simulated internet gets a real uplink through the host's masquerade; linux data plane only)")
 	fs.StringVar(&o.sdkDir, "sdk-dir", runtimes.DefaultSDKDir(), "where the AWS SDKs that functions import without bundling are installed (scripts/install-sdks.sh)")
 	fs.DurationVar(&o.envIdleTimeout, "env-idle-timeout", 10*time.Minute, "stop a warm execution environment nobody invoked for this long")
 	fs.DurationVar(&o.asyncRetryBase, "async-retry-base", time.Minute, "wait before retrying a failed asynchronous invocation; the second retry waits twice as long")
@@ -119,6 +121,11 @@ func parseServe(args []string, stderr io.Writer) (*options, error) {
 	case "auto", "linux", "none":
 	default:
 		return nil, fmt.Errorf("--dataplane must be auto, linux or none, not %q", o.dataplane)
+	}
+	switch o.internet {
+	case "simulated", "host":
+	default:
+		return nil, fmt.Errorf("--internet must be simulated or host, not %q", o.internet)
 	}
 	return o, nil
 }
@@ -298,10 +305,17 @@ func serve(args []string) error {
 		insts := netctl.NewInstances(prefix, vpcs, log).WithStateDir(filepath.Join(absDataDir, "instances"))
 		defer insts.Close()
 		nets := netctl.New(prefix, vpcs, log).WithInstances(insts)
+		if o.internet == "host" {
+			nets.WithUplink(hostNetns)
+			log.Warn("INTERNET HOST: the simulated internet reaches the real network through this host's masquerade")
+		}
 		nets.ServeAPI(ln.Addr().String())
 		go nets.Run(ctx)
 		defer nets.Close()
 		log.Info("VPC data plane on", "prefix", prefix)
+	}
+	if o.internet == "host" && !isolate {
+		log.Warn("--internet=host needs the linux data plane; without it functions use the host's network directly")
 	}
 	log.Info("lambdaplane serving", "listen", ln.Addr().String(), "dataDir", o.dataDir, "isolation", isolate, "version", version)
 	return gw.Serve(ctx, ln)
@@ -352,5 +366,14 @@ func teardown(args []string) error {
 	if err != nil {
 		return err
 	}
-	return netplane.Teardown(netplane.PrefixFor(dir))
+	prefix := netplane.PrefixFor(dir)
+	// A server run with --internet=host may have left its uplink's table
+	// in the host; on a host without one this only looks.
+	return errors.Join(netplane.DisconnectUplink(prefix, hostNetns), netplane.Teardown(prefix))
 }
+
+// hostNetns is the server's own network namespace as the uplink's host.
+// The thread's, not /proc/self's: that is the main thread's, which may be
+// inside a VPC namespace for a moment (netplane.Do runs on any thread),
+// while the thread of a goroutine not locked to it never is.
+const hostNetns = "/proc/thread-self/ns/net"

@@ -43,6 +43,11 @@ type Controller struct {
 	instances *Instances         // runs instances' user data when set
 	dns       *dnsServers
 	api       *apiProxy // nil until ServeAPI
+	// uplink is the host namespace of the real uplink (WithUplink), ""
+	// for a simulated internet only; uplinkCleared says a previous run's
+	// uplink has been removed.
+	uplink        string
+	uplinkCleared bool
 }
 
 // New makes a controller; it does nothing until Run or Sync.
@@ -78,25 +83,30 @@ func (c *Controller) apply(ctx context.Context, force bool) error {
 	// Instances follow even an unchanged or failed network: their state is
 	// not part of it, and starting one waits for its namespace anyway.
 	defer c.reconcileInstances(snap)
+	var uplinkErr error
 	if force || c.last == nil || !reflect.DeepEqual(*c.last, t) {
 		c.last = nil
 		if err := netplane.Apply(ctx, t); err != nil {
 			return fmt.Errorf("netctl: apply at revision %d: %w", snap.Rev, err)
 		}
-		c.last = &t
+		// A failed uplink leaves c.last unset, so the next apply retries
+		// it, but the simulated internet's DNS and APIs go on regardless.
+		if uplinkErr = c.syncUplink(); uplinkErr == nil {
+			c.last = &t
+		}
 		c.log.Debug("netctl: network applied", "rev", snap.Rev, "vpcs", len(t.VPCs))
 	}
 	// DNS answers from more than the topology holds (DNS attributes,
 	// endpoints), so it follows every change.
 	if err := c.dns.sync(snap, t); err != nil {
-		return fmt.Errorf("netctl: DNS at revision %d: %w", snap.Rev, err)
+		return errors.Join(uplinkError(uplinkErr), fmt.Errorf("netctl: DNS at revision %d: %w", snap.Rev, err))
 	}
 	if c.api != nil {
 		if err := c.api.ensure(c.prefix); err != nil {
-			return fmt.Errorf("netctl: public API endpoint: %w", err)
+			return errors.Join(uplinkError(uplinkErr), fmt.Errorf("netctl: public API endpoint: %w", err))
 		}
 	}
-	return nil
+	return uplinkError(uplinkErr)
 }
 
 // Run applies the EC2 state at once and again after every change, until
@@ -185,7 +195,8 @@ func (c *Controller) Run(ctx context.Context) error {
 	}
 }
 
-// Close stops Run and waits for it to return. The network stays.
+// Close stops Run and waits for it to return. The network stays, but a
+// real uplink leaves the host.
 func (c *Controller) Close() error {
 	c.stopOnce.Do(func() { close(c.stop) })
 	c.running.Wait()
@@ -194,6 +205,9 @@ func (c *Controller) Close() error {
 	c.dns.close()
 	if c.api != nil {
 		c.api.close()
+	}
+	if err := c.disconnectUplink(); err != nil {
+		return fmt.Errorf("netctl: uplink: %w", err)
 	}
 	return nil
 }
@@ -205,7 +219,8 @@ func (c *Controller) Teardown() error {
 	defer c.mu.Unlock()
 	c.last = nil
 	c.dns.close()
-	return netplane.Teardown(c.prefix)
+	// Teardown cannot know the host, so the uplink goes first.
+	return errors.Join(c.disconnectUplink(), netplane.Teardown(c.prefix))
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

@@ -32,6 +32,10 @@ type dnsServers struct {
 	log      *slog.Logger
 	internet *served
 	vpcs     map[string]*served
+	// upstreamFrom, with a real uplink, is the host namespace the
+	// internet's server forwards from, to the first resolver of resolvConf.
+	upstreamFrom, resolvConf string
+	upstreamErr              string // the last one logged, so each is logged once
 }
 
 // served is one running server and what it was started with; a namespace
@@ -131,7 +135,8 @@ func nsInode(name string) (uint64, error) {
 }
 
 // ensure keeps one server for (namespace, addrs) answering zone config
-// cfg, (re)starting it when the namespace or the addresses changed.
+// cfg, (re)starting it when the namespace or the addresses changed;
+// forwardFrom is the path of the namespace it forwards from, if not ns.
 func ensure(cur *served, ns string, addrs []netip.AddrPort, cfg any, build func() (*vpcdns.Zone, error), forwardFrom string) (*served, error) {
 	ino, err := nsInode(ns)
 	if err != nil {
@@ -161,7 +166,7 @@ func ensure(cur *served, ns string, addrs []netip.AddrPort, cfg any, build func(
 		return nil, err
 	}
 	if forwardFrom != "" {
-		if err := srv.ForwardFrom(filepath.Join(netnsDir, forwardFrom)); err != nil {
+		if err := srv.ForwardFrom(forwardFrom); err != nil {
 			srv.Close()
 			return nil, err
 		}
@@ -175,9 +180,20 @@ func (d *dnsServers) sync(s ec2.Snapshot, t netplane.Topology) error {
 	var errs []error
 	inet := netplane.InternetNetns(d.prefix)
 	icfg := internetZoneConfig(s)
+	if d.upstreamFrom != "" {
+		// Read each time: a laptop's resolver changes with its network.
+		up, err := hostResolver(d.resolvConf)
+		if msg := fmt.Sprint(err); err != nil && msg != d.upstreamErr {
+			d.log.Warn("netctl: the internet's DNS cannot forward to the host's resolver", "err", err)
+			d.upstreamErr = msg
+		} else if err == nil {
+			d.upstreamErr = ""
+		}
+		icfg.Upstream = up
+	}
 	var err error
 	d.internet, err = ensure(d.internet, inet, []netip.AddrPort{netip.AddrPortFrom(netplane.InternetDNSAddr, 53)}, icfg,
-		func() (*vpcdns.Zone, error) { return vpcdns.InternetZone(icfg) }, "")
+		func() (*vpcdns.Zone, error) { return vpcdns.InternetZone(icfg) }, d.upstreamFrom)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("internet DNS: %w", err))
 	}
@@ -194,7 +210,7 @@ func (d *dnsServers) sync(s ec2.Snapshot, t netplane.Topology) error {
 		}
 		cfg := vpcZoneConfig(v, s)
 		srv, err := ensure(d.vpcs[v.ID], netplane.RouterNetns(d.prefix, v.ID), aps, cfg,
-			func() (*vpcdns.Zone, error) { return vpcdns.VPCZone(cfg) }, inet)
+			func() (*vpcdns.Zone, error) { return vpcdns.VPCZone(cfg) }, filepath.Join(netnsDir, inet))
 		if err != nil {
 			errs = append(errs, fmt.Errorf("resolver of %s: %w", v.ID, err))
 		}

@@ -200,7 +200,7 @@ func (r *reconciler) run(p *plan, t Topology) error {
 		}
 	}
 	if p.internet != nil {
-		return r.reconcileInternetRoutes(p.internet)
+		return r.reconcileInternetRoutes(p.prefix, p.internet)
 	}
 	return nil
 }

@@ -48,7 +48,8 @@ func (r *reconciler) lambdaNetworkSysctls() error {
 // holds, then makes every point-to-point link (internet and peering) right.
 func (r *reconciler) reconcileEdges(p *plan) error {
 	if p.internet != nil {
-		keep := map[string]bool{"lo": true}
+		// The uplink is ConnectUplink's, which Apply keeps.
+		keep := map[string]bool{"lo": true, uplinkInternetEnd(p.prefix): true}
 		for _, l := range p.internet.links {
 			keep[l.a.name] = true
 		}
@@ -87,7 +88,7 @@ func (r *reconciler) reconcileEdges(p *plan) error {
 // reconcileInternetRoutes gives the internet namespace its hosts, its
 // service addresses and a route to every public address, and the Lambda
 // network its default route; it runs once the links exist.
-func (r *reconciler) reconcileInternetRoutes(ip *internetPlan) error {
+func (r *reconciler) reconcileInternetRoutes(prefix string, ip *internetPlan) error {
 	if err := r.in(ip.ns, func() error {
 		lo, err := netlink.LinkByName("lo")
 		if err != nil {
@@ -103,7 +104,11 @@ func (r *reconciler) reconcileInternetRoutes(ip *internetPlan) error {
 				return err
 			}
 		}
-		return r.reconcileRoutes(ip.routes)
+		routes, err := withUplinkRoute(prefix, ip.routes)
+		if err != nil {
+			return err
+		}
+		return r.reconcileRoutes(routes)
 	}); err != nil {
 		return fmt.Errorf("netplane: internet: %w", err)
 	}

@@ -165,6 +165,28 @@ func TestServeForwards(t *testing.T) {
 	check(t, exchange(t, s, "udp", newQuery("lambda.us-east-1.amazonaws.com.", dns.TypeA)), dns.RcodeSuccess, false, "203.0.113.10")
 }
 
+// With an upstream (a real uplink), the internet's server answers its own
+// names and forwards the rest, as a resolver: no answer is authoritative.
+func TestServeInternetUpstream(t *testing.T) {
+	world, err := NewZone(ZoneConfig{Authoritative: true, Hosts: map[string][]netip.Addr{"www.example.com": {netip.MustParseAddr("192.0.2.80")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, err := InternetZone(InternetConfig{
+		Names:    map[string][]netip.Addr{"lambda.us-east-1.amazonaws.com": {netip.MustParseAddr("203.0.113.10")}},
+		Upstream: serve(t, world).Addrs()[0],
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := serve(t, z)
+	check(t, exchange(t, s, "udp", newQuery("lambda.us-east-1.amazonaws.com.", dns.TypeA)), dns.RcodeSuccess, false, "203.0.113.10")
+	check(t, exchange(t, s, "udp", newQuery("www.example.com.", dns.TypeA)), dns.RcodeSuccess, false, "192.0.2.80")
+	check(t, exchange(t, s, "tcp", newQuery("nope.example.com.", dns.TypeA)), dns.RcodeNameError, false)
+	// And a VPC's resolver gets the real world's names through it.
+	check(t, exchange(t, resolver(t, s), "udp", newQuery("www.example.com.", dns.TypeA)), dns.RcodeSuccess, false, "192.0.2.80")
+}
+
 func TestServeForwardTruncated(t *testing.T) {
 	many := make([]netip.Addr, 100) // 100 A records: about 1.6 kB
 	for i := range many {

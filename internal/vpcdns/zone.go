@@ -254,15 +254,22 @@ type InternetConfig struct {
 	// Names holds the other public names, such as lambdaplane's own API
 	// endpoints under their AWS names (lambda.us-east-1.amazonaws.com).
 	Names map[string][]netip.Addr
+	// Upstream, when set, is where names the zone does not hold go: with
+	// a real uplink the real internet's names resolve too. The zone then
+	// answers as a resolver, not authoritatively. Zero keeps the
+	// simulated internet closed.
+	Upstream netip.AddrPort
 }
 
 // InternetZone builds the authoritative zone of the simulated internet:
 // public names resolve to public addresses (from outside a VPC, that is
 // what a public DNS name means), public addresses point back to their
-// names, and every other name does not exist.
+// names, and every other name does not exist, or with an Upstream is
+// forwarded there.
 func InternetZone(c InternetConfig) (*Zone, error) {
 	zc := ZoneConfig{
-		Authoritative: true,
+		Authoritative: !c.Upstream.IsValid(),
+		Upstream:      c.Upstream,
 		Hosts:         make(map[string][]netip.Addr, len(c.Hosts)+len(c.Names)),
 		PTR:           make(map[netip.Addr]string, len(c.Hosts)),
 	}

@@ -165,6 +165,29 @@ func TestInternetZone(t *testing.T) {
 	}
 }
 
+func TestInternetZoneUpstream(t *testing.T) {
+	up := netip.MustParseAddrPort("127.0.0.53:53")
+	z, err := InternetZone(InternetConfig{
+		Hosts:    []PublicHost{{Region: "us-east-1", Public: instance.Public}},
+		Names:    map[string][]netip.Addr{"lambda.us-east-1.amazonaws.com": {netip.MustParseAddr("203.0.113.10")}},
+		Upstream: up,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if z.Upstream() != up {
+		t.Errorf("upstream %v, want %v", z.Upstream(), up)
+	}
+	// Its own names stay its own; everything else is the real world's.
+	expect(t, z, "lambda.us-east-1.amazonaws.com", dns.TypeA, answered, "203.0.113.10")
+	expect(t, z, "5.100.51.198.in-addr.arpa", dns.TypePTR, answered, "ec2-198-51-100-5.compute-1.amazonaws.com.")
+	expect(t, z, "example.com", dns.TypeA, forward)
+	expect(t, z, "s3.amazonaws.com", dns.TypeA, forward)
+	if res, _ := z.lookup(dns.Question{Name: "version.bind.", Qtype: dns.TypeTXT, Qclass: dns.ClassCHAOS}); res != forward {
+		t.Errorf("CHAOS class: got %v, want forward", res)
+	}
+}
+
 func TestNewZone(t *testing.T) {
 	z, err := NewZone(ZoneConfig{
 		Hosts: map[string][]netip.Addr{
