@@ -189,9 +189,15 @@ func listenOnInternet(t *testing.T, prefix, addr string) <-chan string {
 	return peers
 }
 
-// lastPeer drains peers and returns the last address seen.
+// lastPeer drains peers and returns the last address seen, waiting a
+// moment for one: the listener reports a connection after the probe saw it.
 func lastPeer(peers <-chan string) string {
 	last := ""
+	select {
+	case last = <-peers:
+	case <-time.After(2 * time.Second):
+		return ""
+	}
 	for {
 		select {
 		case p := <-peers:
