@@ -20,7 +20,6 @@ type netResults struct {
 	// calls of its own.
 	attach, attachRaw              []time.Duration
 	attachOnly, attachOnlyRaw      []time.Duration // the attach half of each sample
-	rawNft                         []time.Duration // the baseline's nft load, part of attachOnlyRaw
 	attachEnvs                     int
 	tputNetplane, tputVeth         float64 // bytes per second received by the sink
 	tputDuration                   time.Duration
@@ -71,8 +70,8 @@ func reportNet(out io.Writer, nr *netResults) {
 	fmt.Fprintf(tw, "TCP function->instance\t%.0f MB/s\t%.0f MB/s (bare veth)\t%.1f%%\t>= %.0f%%\t%s\t\n",
 		nr.tputNetplane/1e6, nr.tputVeth/1e6, share, tputTarget, verdict(share >= tputTarget))
 	tw.Flush()
-	fmt.Fprintf(out, "attach alone p50: netplane %s, raw %s, of which the raw nft load %s (p50 of each part; %d environments each, alternating)\n",
-		ms(pct(nr.attachOnly, 50)), ms(pct(nr.attachOnlyRaw, 50)), ms(pct(nr.rawNft, 50)), nr.attachEnvs)
+	fmt.Fprintf(out, "attach alone p50: netplane %s, raw %s (p50 of each part; %d environments each, alternating)\n",
+		ms(pct(nr.attachOnly, 50)), ms(pct(nr.attachOnlyRaw, 50)), nr.attachEnvs)
 	fmt.Fprintf(out, "TCP: one connection per path, %d KiB writes, %s measured per path in %d turns taken alternately; netplane: %s (the instance saw %s); baseline: %s\n",
 		nr.tputWrite/1024, nr.tputDuration, nr.tputSlices, nr.tputNetplaneDesc, nr.tputPeer, nr.tputVethDesc)
 }

@@ -89,8 +89,7 @@ func attachRow(ctx context.Context, n int, nr *netResults) (err error) {
 
 		rawEnv := fmt.Sprintf("%s-x%d", rawPrefix, i)
 		start = time.Now()
-		nft, err := raw.attach(rawEnv)
-		if err != nil {
+		if err := raw.attach(rawEnv, i); err != nil {
 			return err
 		}
 		attached = time.Now()
@@ -99,7 +98,6 @@ func attachRow(ctx context.Context, n int, nr *netResults) (err error) {
 		}
 		nr.attachRaw = append(nr.attachRaw, time.Since(start))
 		nr.attachOnlyRaw = append(nr.attachOnlyRaw, attached.Sub(start))
-		nr.rawNft = append(nr.rawNft, nft)
 	}
 	nr.attachEnvs = n
 	return nil
@@ -132,21 +130,24 @@ func onThread(fn func() error) error {
 }
 
 // rawHyperplane is the attach baseline: a namespace in the place of the
-// Hyperplane ENI's, and environments joined to it by the kernel calls that
-// AttachEnvironment makes (the nft table, the sysctls, a named namespace,
-// a veth pair with its peer created in it, addresses, links up, a default
-// route), without netplane's look-ups, bookkeeping and reconciling.
+// Hyperplane ENI's, with the nft table and sysctls set once (as netplane
+// does, per ENI), and environments joined to it by the kernel calls that
+// AttachEnvironment makes (a named namespace, a veth pair with its peer
+// created in it, addresses, links up, a default route) and detached as
+// DetachEnvironment does (the namespace goes; the kernel takes the pair),
+// without netplane's look-ups, bookkeeping and reconciling.
 type rawHyperplane struct {
 	eniNS  netns.NsHandle
 	script string
 }
 
-const rawHostLink, rawPeerLink = "lpenv0", "lppeer0"
-
-var (
-	rawGateway = netip.MustParsePrefix("169.254.0.2/31")
-	rawEnvAddr = netip.MustParsePrefix("169.254.0.3/31")
-)
+// rawLink is environment i's pair: names and /31 of its own, as a detached
+// environment's pair lingers until the kernel has destroyed its namespace.
+func rawLink(i int) (host, peer string, gw, env netip.Prefix) {
+	off := 2 * (i + 1)
+	gwAddr := netip.AddrFrom4([4]byte{169, 254, byte(off >> 8), byte(off)})
+	return fmt.Sprintf("lpenv%d", i), fmt.Sprintf("lppeer%d", i), netip.PrefixFrom(gwAddr, 31), netip.PrefixFrom(gwAddr.Next(), 31)
+}
 
 func newRawHyperplane(prefix string) (*rawHyperplane, error) {
 	r := &rawHyperplane{eniNS: netns.None()}
@@ -174,7 +175,26 @@ table inet %[1]s {
 	err := onThread(func() error {
 		h, err := netns.NewNamed(prefix + "-n")
 		r.eniNS = h
-		return err
+		if err != nil {
+			return err
+		}
+		// A child forked from this thread starts in its namespace, so nft
+		// needs no `ip netns exec`.
+		cmd := exec.Command("nft", "-f", "-")
+		cmd.Stdin = strings.NewReader(r.script)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("nft: %v: %s", err, out)
+		}
+		for _, kv := range [][2]string{
+			{"net.ipv6.conf.default.disable_ipv6", "1"},
+			{"net.ipv4.conf.all.rp_filter", "1"},
+			{"net.ipv4.ip_forward", "1"},
+		} {
+			if err := writeSysctl(kv[0], kv[1]); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	return r, err
 }
@@ -185,30 +205,9 @@ func (r *rawHyperplane) close() {
 	}
 }
 
-// attach returns how long loading the nft table took.
-func (r *rawHyperplane) attach(env string) (nftTime time.Duration, err error) {
-	err = onThread(func() error {
-		if err := netns.Set(r.eniNS); err != nil {
-			return err
-		}
-		// A child forked from this thread starts in its namespace, so nft
-		// needs no `ip netns exec`.
-		start := time.Now()
-		cmd := exec.Command("nft", "-f", "-")
-		cmd.Stdin = strings.NewReader(r.script)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("nft: %v: %s", err, out)
-		}
-		nftTime = time.Since(start)
-		for _, kv := range [][2]string{
-			{"net.ipv6.conf.default.disable_ipv6", "1"},
-			{"net.ipv4.conf.all.rp_filter", "1"},
-			{"net.ipv4.ip_forward", "1"},
-		} {
-			if err := writeSysctl(kv[0], kv[1]); err != nil {
-				return err
-			}
-		}
+func (r *rawHyperplane) attach(env string, i int) error {
+	rawHostLink, rawPeerLink, rawGateway, rawEnvAddr := rawLink(i)
+	return onThread(func() error {
 		envNS, err := netns.NewNamed(env)
 		if err != nil {
 			return err
@@ -236,7 +235,6 @@ func (r *rawHyperplane) attach(env string) (nftTime time.Duration, err error) {
 		}
 		return configureRawEnd(rawPeerLink, rawEnvAddr, rawGateway.Addr())
 	})
-	return nftTime, err
 }
 
 // configureRawEnd gives one end of a pair IPv6 off, its address, up, and,
@@ -263,19 +261,7 @@ func configureRawEnd(name string, addr netip.Prefix, gw netip.Addr) error {
 }
 
 func (r *rawHyperplane) detach(env string) error {
-	return onThread(func() error {
-		if err := netns.Set(r.eniNS); err != nil {
-			return err
-		}
-		link, err := netlink.LinkByName(rawHostLink)
-		if err != nil {
-			return err
-		}
-		if err := netlink.LinkDel(link); err != nil {
-			return err
-		}
-		return netns.DeleteNamed(env)
-	})
+	return netns.DeleteNamed(env)
 }
 
 // writeSysctl writes a sysctl of the calling thread's network namespace.

@@ -178,7 +178,7 @@ func (r *reconciler) run(p *plan, t Topology) error {
 		}
 		vp := p.vpcs[i]
 		script := compileFirewall(t.Prefix, v, func(eniID string) string { return routerLinkName(t.Prefix, eniID) },
-			peeringEnds(vp, t.Prefix, v.ID), vp.endpoint)
+			vp.peerings, vp.endpoint)
 		if err := ApplyFirewall(vp.ns, script); err != nil {
 			return fmt.Errorf("netplane: VPC %s: firewall: %w", v.ID, err)
 		}

@@ -98,6 +98,7 @@ type vpcPlan struct {
 	// edges are the router's ends of its internet gateway and peering
 	// links, which the router namespace keeps besides the ENIs' links.
 	edges    []string
+	peerings []string       // the edges that are peering ends, for the firewall
 	dns      []netip.Prefix // on the router's loopback
 	endpoint netip.Addr     // gateway endpoint traffic leaves as this
 }
@@ -371,6 +372,7 @@ func planVPC(prefix string, v VPC, edges edgesOf) (vpcPlan, error) {
 		if l.a.ns == vp.ns || l.b.ns == vp.ns {
 			mine, _ := l.endIn(vp.ns)
 			vp.edges = append(vp.edges, mine.name)
+			vp.peerings = append(vp.peerings, mine.name)
 		}
 	}
 	for _, a := range v.DNS {
@@ -463,6 +465,7 @@ func sortPlan(vp *vpcPlan) {
 	slices.SortFunc(vp.rules, compareRules)
 	slices.SortFunc(vp.routes, compareRoutes)
 	slices.Sort(vp.edges)
+	slices.Sort(vp.peerings)
 }
 
 func compareRules(a, b ruleSpec) int {

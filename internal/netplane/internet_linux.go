@@ -241,19 +241,6 @@ func (r *reconciler) configureNATGateway(prefix string, l linkPlan) error {
 	return nftIn(l.peerNS, compileNATGateway(prefix, l.peer, l.addr.Addr()))
 }
 
-// peeringEnds lists a VPC's peering link ends for CompileFirewall (the
-// gateway link it derives itself).
-func peeringEnds(vp vpcPlan, prefix, vpcID string) []string {
-	igw, endpoint := gatewayLinkName(prefix, vpcID), endpointLinkName(prefix, vpcID)
-	var out []string
-	for _, e := range vp.edges {
-		if e != igw && e != endpoint {
-			out = append(out, e)
-		}
-	}
-	return slices.Clip(out)
-}
-
 // setLoopbackAddrs leaves exactly want, besides 127.0.0.1, on lo.
 func (r *reconciler) setLoopbackAddrs(lo netlink.Link, want []netip.Prefix) error {
 	addrs, err := retryDump(func() ([]netlink.Addr, error) { return netlink.AddrList(lo, netlink.FAMILY_V4) })

@@ -2,9 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
-	"net"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,52 +27,6 @@ def handler(event, context):
     time.sleep(event.get("hold", 0))
     return {"open": len(conns)}
 `
-
-// holdInENI accepts TCP connections on addr inside the namespace of the
-// server's interface eni and keeps them open until the test ends; it
-// reports each peer's address.
-func holdInENI(t *testing.T, prefix, eni, addr string) <-chan string {
-	t.Helper()
-	var ln net.Listener
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		err := netplane.Do(netplane.ENINetns(prefix, eni), func() (err error) {
-			ln, err = net.Listen("tcp4", addr)
-			return err
-		})
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the namespace of %s never appeared: %v", eni, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	var mu sync.Mutex
-	var held []net.Conn
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range held {
-			c.Close()
-		}
-	})
-	peers := make(chan string, 64)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			held = append(held, c)
-			mu.Unlock()
-			peers <- c.RemoteAddr().(*net.TCPAddr).IP.String()
-		}
-	}()
-	return peers
-}
 
 // An interface carries a bounded number of connections: with
 // --eni-max-connections=2, a function whose environment holds three
@@ -102,7 +54,7 @@ func TestLambdaAddsENIWhenBusy(t *testing.T) {
 		t.Fatal(err)
 	}
 	dbIP := aws.ToString(db.NetworkInterface.PrivateIpAddress)
-	peers := holdInENI(t, prefix, aws.ToString(db.NetworkInterface.NetworkInterfaceId), dbIP+":7000")
+	peers := serveInNetns(t, netplane.ENINetns(prefix, aws.ToString(db.NetworkInterface.NetworkInterfaceId)), dbIP+":7000", true)
 
 	zip, err := makeZip(zipEntry{name: "index.py", data: []byte(holdHandler), mode: 0o644})
 	if err != nil {

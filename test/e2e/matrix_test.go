@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -18,7 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/lambdaplane/lambdaplane/internal/netplane"
@@ -105,29 +103,6 @@ func (m *matrix) httpInstance(subnet, group string) (id, ip, eni string) {
 	return id, ip, eni
 }
 
-// probe makes a Python function that connects where it is told and says
-// what happened; vpc nil makes a function without VpcConfig.
-func (m *matrix) probe(name string, vpc *types.VpcConfig) func(host string, port int) string {
-	m.t.Helper()
-	zip, err := makeZip(zipEntry{name: "index.py", data: []byte(probeHandler), mode: 0o644})
-	m.must(err)
-	lc := m.s.lambda()
-	_, err = lc.CreateFunction(ctxT(m.t), &lambda.CreateFunctionInput{FunctionName: aws.String(name), Runtime: types.Runtime(pythonRuntime),
-		Handler: aws.String("index.handler"), Role: aws.String("arn:aws:iam::123456789012:role/lambda-role"), Code: &types.FunctionCode{ZipFile: zip},
-		Timeout: aws.Int32(10), VpcConfig: vpc})
-	m.must(err)
-	waitActive(m.t, lc, name)
-	return func(host string, port int) string {
-		m.t.Helper()
-		out := invoke(m.t, lc, name, map[string]any{"host": host, "port": port, "timeout": 1.0}, invokeOpts{})
-		var r struct{ Result, Error string }
-		if err := json.Unmarshal(out.Payload, &r); err != nil || out.FunctionError != nil {
-			m.t.Fatalf("%s: %s %v", name, out.Payload, err)
-		}
-		return r.Result + r.Error
-	}
-}
-
 // expect runs a probe until it answers want (the controller applies
 // changes asynchronously), and for answers that are the absence of a
 // connection makes sure they are not a momentary state either.
@@ -150,43 +125,6 @@ func expect(t *testing.T, row string, probe func() string, want string) {
 			t.Errorf("%s: got %q on a second try, want %q", row, got, want)
 		}
 	}
-}
-
-// listenOnInternet serves TCP on addr in the simulated internet and
-// reports the address each connection comes from.
-func listenOnInternet(t *testing.T, prefix, addr string) <-chan string {
-	t.Helper()
-	var ln net.Listener
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		err := netplane.Do(netplane.InternetNetns(prefix), func() (err error) {
-			ln, err = net.Listen("tcp4", addr)
-			return err
-		})
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the internet namespace never appeared: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Cleanup(func() { ln.Close() })
-	peers := make(chan string, 64)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			select {
-			case peers <- c.RemoteAddr().(*net.TCPAddr).IP.String():
-			default:
-			}
-			c.Close()
-		}
-	}()
-	return peers
 }
 
 // lastPeer drains peers and returns the last address seen, waiting a
@@ -246,7 +184,7 @@ func (m *matrix) build() {
 
 	m.db, m.dbIP, m.dbENI = m.httpInstance(m.dbSubnet, m.dbGroup)
 	m.instB, m.instBIP, _ = m.httpInstance(m.subnetB, m.openB)
-	m.internet = listenOnInternet(m.t, m.prefix, "192.0.2.10:80")
+	m.internet = serveInNetns(m.t, netplane.InternetNetns(m.prefix), "192.0.2.10:80", false)
 }
 
 // One case per row of the seed, through real functions, instances and
@@ -261,9 +199,9 @@ func TestConnectivityMatrix(t *testing.T) {
 	m := &matrix{t: t, s: s, ec2: ec2.NewFromConfig(s.awsConfig("test", "test")), prefix: netplane.PrefixFor(s.dataDir)}
 	m.build()
 
-	private := m.probe("in-private", &types.VpcConfig{SubnetIds: []string{m.private}, SecurityGroupIds: []string{m.fnGroup}})
-	public := m.probe("in-public", &types.VpcConfig{SubnetIds: []string{m.public}, SecurityGroupIds: []string{m.fnGroup}})
-	noVPC := m.probe("no-vpc", nil)
+	private := probeFunction(t, s, "in-private", &types.VpcConfig{SubnetIds: []string{m.private}, SecurityGroupIds: []string{m.fnGroup}})
+	public := probeFunction(t, s, "in-public", &types.VpcConfig{SubnetIds: []string{m.public}, SecurityGroupIds: []string{m.fnGroup}})
+	noVPC := probeFunction(t, s, "no-vpc", nil)
 	const internetHost = "192.0.2.10"
 
 	expect(t, "same-VPC instance, groups allow", func() string { return private(m.dbIP, 8080) }, "connected")
@@ -281,7 +219,7 @@ func TestConnectivityMatrix(t *testing.T) {
 	expect(t, "private subnet without NAT: the public API endpoint", func() string { return private(api, 80) }, "timeout")
 
 	// A gateway endpoint reaches its service's range (S3's prefix list) privately.
-	listenOnInternet(t, m.prefix, "203.0.113.10:443")
+	serveInNetns(t, netplane.InternetNetns(m.prefix), "203.0.113.10:443", false)
 	expect(t, "private subnet, S3's range without a gateway endpoint", func() string { return private("203.0.113.10", 443) }, "timeout")
 	_, err := m.ec2.CreateVpcEndpoint(ctx, &ec2.CreateVpcEndpointInput{VpcId: aws.String(m.vpcA), VpcEndpointType: ec2types.VpcEndpointTypeGateway,
 		ServiceName: aws.String("com.amazonaws.us-east-1.s3"), RouteTableIds: []string{m.privateRTB}})

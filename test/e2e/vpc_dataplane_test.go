@@ -4,9 +4,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net"
-	"os/exec"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -190,19 +190,8 @@ func TestDataPlaneSurvivesKill(t *testing.T) {
 	probe := func() string { return probeTo(dbIP, 8080) }
 	eventually(t, func() bool { return probe() == "connected" }, "the function reaches the database")
 	routerAndENIs := func() []string {
-		out, err := exec.Command("ip", "netns", "list").Output()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var names []string
-		for _, l := range strings.Split(string(out), "\n") {
-			// Environments come and go with the server; the VPC's own namespaces must not.
-			if f := strings.Fields(l); len(f) > 0 && strings.HasPrefix(f[0], prefix+"-") && !strings.HasPrefix(f[0], prefix+"-x") {
-				names = append(names, f[0])
-			}
-		}
-		slices.Sort(names)
-		return names
+		// Environments come and go with the server; the VPC's own namespaces must not.
+		return slices.DeleteFunc(namespaces(t, prefix), func(n string) bool { return strings.HasPrefix(n, prefix+"-x") })
 	}
 	before := routerAndENIs()
 	s.cmd.Process.Kill()
@@ -230,24 +219,31 @@ func allowVpcAccess(t *testing.T, s *server) {
 // returns a call that has it connect to host:port and say what happened.
 func createProbe(t *testing.T, s *server, subnet, group string) func(host string, port int) string {
 	t.Helper()
+	return probeFunction(t, s, "probe", &types.VpcConfig{SubnetIds: []string{subnet}, SecurityGroupIds: []string{group}})
+}
+
+// probeFunction makes a Python function that connects where it is told and
+// says what happened ("connected", "timeout" or the error); vpc nil makes
+// a function without VpcConfig.
+func probeFunction(t *testing.T, s *server, name string, vpc *types.VpcConfig) func(host string, port int) string {
+	t.Helper()
 	zip, err := makeZip(zipEntry{name: "index.py", data: []byte(probeHandler), mode: 0o644})
 	if err != nil {
 		t.Fatal(err)
 	}
 	lc := s.lambda()
-	if _, err := lc.CreateFunction(ctxT(t), &lambda.CreateFunctionInput{FunctionName: aws.String("probe"), Runtime: types.Runtime(pythonRuntime),
+	if _, err := lc.CreateFunction(ctxT(t), &lambda.CreateFunctionInput{FunctionName: aws.String(name), Runtime: types.Runtime(pythonRuntime),
 		Handler: aws.String("index.handler"), Role: aws.String("arn:aws:iam::123456789012:role/lambda-role"), Code: &types.FunctionCode{ZipFile: zip},
-		Timeout:   aws.Int32(10),
-		VpcConfig: &types.VpcConfig{SubnetIds: []string{subnet}, SecurityGroupIds: []string{group}}}); err != nil {
+		Timeout: aws.Int32(10), VpcConfig: vpc}); err != nil {
 		t.Fatal(err)
 	}
-	waitActive(t, lc, "probe")
+	waitActive(t, lc, name)
 	return func(host string, port int) string {
 		t.Helper()
-		out := invoke(t, lc, "probe", map[string]any{"host": host, "port": port, "timeout": 1.0}, invokeOpts{})
+		out := invoke(t, lc, name, map[string]any{"host": host, "port": port, "timeout": 1.0}, invokeOpts{})
 		var r struct{ Result, Error string }
 		if err := json.Unmarshal(out.Payload, &r); err != nil || out.FunctionError != nil {
-			t.Fatalf("probe: %s %v", out.Payload, err)
+			t.Fatalf("%s: %s %v", name, out.Payload, err)
 		}
 		return r.Result + r.Error
 	}
@@ -258,11 +254,19 @@ func createProbe(t *testing.T, s *server, subnet, group string) func(host string
 // each peer's address.
 func listenInENI(t *testing.T, prefix, eni, addr string) <-chan string {
 	t.Helper()
+	return serveInNetns(t, netplane.ENINetns(prefix, eni), addr, false)
+}
+
+// serveInNetns accepts TCP connections on addr inside the named namespace
+// (waiting for the server to make it) and reports each peer's address;
+// hold keeps the connections open until the test ends, else they are
+// closed at once.
+func serveInNetns(t *testing.T, ns, addr string, hold bool) <-chan string {
+	t.Helper()
 	var ln net.Listener
-	var err error
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		err = netplane.Do(netplane.ENINetns(prefix, eni), func() (err error) {
+		err := netplane.Do(ns, func() (err error) {
 			ln, err = net.Listen("tcp4", addr)
 			return err
 		})
@@ -270,11 +274,20 @@ func listenInENI(t *testing.T, prefix, eni, addr string) <-chan string {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the namespace of %s never appeared: %v", eni, err)
+			t.Fatalf("the namespace %s never appeared: %v", ns, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Cleanup(func() { ln.Close() })
+	var mu sync.Mutex
+	var held []net.Conn
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	})
 	peers := make(chan string, 64)
 	go func() {
 		for {
@@ -286,7 +299,13 @@ func listenInENI(t *testing.T, prefix, eni, addr string) <-chan string {
 			case peers <- c.RemoteAddr().(*net.TCPAddr).IP.String():
 			default:
 			}
-			c.Close()
+			if !hold {
+				c.Close()
+				continue
+			}
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
 		}
 	}()
 	return peers
